@@ -1,0 +1,101 @@
+"""The async engine, transactions and table creation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from service import models
+
+TABLES = [
+    models.PATIENT,
+    models.SHEETDEF,
+    models.SHEETFIELDDEF,
+    models.SHEET,
+    models.SHEETFIELD,
+]
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for SQLite (aiosqlite), MariaDB/MySQL (asyncmy) or PostgreSQL (asyncpg)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    if backend == "mysql" and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=1800, **kwargs)
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside a writer; the busy timeout makes
+        # concurrent writers wait for each other instead of failing.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+        # We emit BEGIN ourselves (below), so the driver must not.
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # A write transaction takes the write lock up front: a deferred one that
+        # reads first fails at once (SQLITE_BUSY) instead of waiting when
+        # another writer got in between.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes: all of it commits, or none of it."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = await conn.execution_options(sqlite_immediate=True)
+        async with conn.begin():
+            yield conn
+
+
+async def init_db(engine: AsyncEngine) -> list[str]:
+    """Create the tables that are missing (never alters one); returns those created."""
+    async with engine.begin() as conn:
+        existing = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+        missing = [t for t in TABLES if t.name not in existing]
+        if missing:
+            await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=missing))
+    return [t.name for t in missing]
+
+
+# Rows per multi-row INSERT: keeps the bound parameters (rows x columns) far
+# below every engine's limit (SQLite 32766, PostgreSQL 32767).
+_BULK_ROWS = 500
+
+
+async def bulk_insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with one multi-row INSERT per chunk, not one round trip per row."""
+    for start in range(0, len(rows), _BULK_ROWS):
+        await conn.execute(sa.insert(table).values(rows[start : start + _BULK_ROWS]))
+
+
+def row(model: SQLModel) -> dict[str, Any]:
+    """Every column of a model instance but its key, for a Core insert."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return {c.name: getattr(model, c.name) for c in table.columns if not c.primary_key}

@@ -1,0 +1,117 @@
+"""Configuration: every option is an environment variable `SHEETS_*`."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Permission(StrEnum):
+    READ = "read"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One `DeveloperKey/CustomerKey` pair and what it may do."""
+
+    developer_key: str
+    customer_key: str
+    permission: Permission
+
+    @property
+    def header_value(self) -> str:
+        return f"ODFHIR {self.developer_key}/{self.customer_key}"
+
+
+def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
+    """Parse `Dev/Cust[=read|=all],…`; raises ValueError without echoing a key."""
+    keys = []
+    for n, item in enumerate((part.strip() for part in text.split(",")), start=1):
+        if not item:
+            continue
+        pair, _, perm = item.partition("=")
+        developer, sep, customer = pair.partition("/")
+        if not sep or not developer.strip() or not customer.strip() or "/" in customer:
+            raise ValueError(f"SHEETS_API_KEYS entry {n} is not DeveloperKey/CustomerKey[=read|=all].")
+        try:
+            permission = Permission(perm.strip().lower() or "all")
+        except ValueError:
+            raise ValueError(f"SHEETS_API_KEYS entry {n} has a permission other than read or all.") from None
+        keys.append(ApiKey(developer.strip(), customer.strip(), permission))
+    return tuple(keys)
+
+
+def is_loopback(listen: str) -> bool:
+    """Whether a `host:port` listener address is on loopback only."""
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """The service's settings; see the README for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="SHEETS_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = Field(default="", description="SQLAlchemy async URL; default: SQLite in data_dir")
+    grpc_listen: str = "127.0.0.1:50051"
+    http_listen: str = "127.0.0.1:30222"
+    gateway: bool = True
+    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = ()
+    page_limit: int = Field(default=100, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    grace_seconds: float = Field(default=10.0, ge=0)
+    practice_title: str = "Open Dental Sheets Demo Practice"
+    practice_address: str = "100 Main Street"
+    practice_address2: str = ""
+    practice_city: str = "Springfield"
+    practice_st: str = "OR"
+    practice_zip: str = "97477"
+    practice_phone: str = "5415550100"
+    sftp_host_keys: Literal["accept-new", "strict", "off"] = "accept-new"
+    sftp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    sftp_connect_timeout: float = Field(default=10.0, gt=0)
+    render_workers: int = Field(default=0, ge=0, description="PDF worker processes; 0: one per CPU")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        return parse_api_keys(value) if isinstance(value, str) else value
+
+    @field_validator("sftp_allowed_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'sheets.db'}"
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    def check_listeners(self, *listeners: str) -> None:
+        """Refuse to serve without keys on anything but loopback."""
+        exposed = [listen for listen in listeners if not is_loopback(listen)]
+        if exposed and not self.auth_enabled:
+            raise ValueError(
+                f"SHEETS_API_KEYS must be set to listen on {', '.join(exposed)}: "
+                "without keys the service only listens on loopback."
+            )

@@ -1,0 +1,93 @@
+"""Factory fixtures: a fresh database on each engine, and the shared test data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service import db
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "opendental"
+SHEETDEF_FILES = sorted((SHARED / "sheetdefs").glob("*.xml"))
+SERVER_ENV = {"mysql": "SHEETS_TEST_MYSQL_URL", "postgres": "SHEETS_TEST_POSTGRES_URL"}
+
+
+def _server_url(kind: str) -> str:
+    url = os.environ.get(SERVER_ENV[kind])
+    if url:
+        return url
+    if os.environ.get("SHEETS_TEST_REQUIRE_SERVICES"):
+        pytest.fail(f"{SERVER_ENV[kind]} is not set, and SHEETS_TEST_REQUIRE_SERVICES makes {kind} mandatory")
+    pytest.skip(f"{SERVER_ENV[kind]} is not set: no {kind} server to test against")
+
+
+async def _create_database(base_url: str) -> str:
+    """A new empty database on the server at base_url; returns its URL."""
+    url = make_url(base_url)
+    name = f"sheets_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        await admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_database(base_url: str, test_url: str) -> None:
+    name = make_url(test_url).database
+    admin = create_async_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+    try:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "mysql", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database (no tables) on SQLite, MariaDB or PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
+        return
+    base = _server_url(request.param)
+    url = await _create_database(base)
+    try:
+        yield url
+    finally:
+        await _drop_database(base, url)
+
+
+@pytest.fixture
+async def bare_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database."""
+    engine = db.create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def engine(bare_engine: AsyncEngine) -> AsyncEngine:
+    """An engine on a database with our tables."""
+    await db.init_db(bare_engine)
+    return bare_engine
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
+
+
+async def count(engine: AsyncEngine, table: sa.Table) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
