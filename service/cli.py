@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db
+from service.api import SheetsApi
+from service.auth import Authenticator
 from service.demo import seed_demo
 from service.server import start_grpc_server
 from service.servicer import SheetServicer
@@ -86,9 +89,16 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
+def _build_api(settings: Settings, engine: AsyncEngine) -> SheetsApi:
+    return SheetsApi(engine=engine, settings=settings, authenticator=Authenticator(settings.api_keys))
+
+
 async def _serve(args: argparse.Namespace) -> None:
+    from gateway.app import create_app, start_gateway
+    from gateway.invokers import InProcessInvoker
+
     settings = _settings(
-        args, grpc_listen=args.grpc, http_listen=args.http, gateway=not args.no_gateway or None
+        args, grpc_listen=args.grpc, http_listen=args.http, gateway=False if args.no_gateway else None
     )
     listeners = [settings.grpc_listen] + ([settings.http_listen] if settings.gateway else [])
     try:
@@ -96,17 +106,46 @@ async def _serve(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     engine = db.create_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        # The embedded database is created on first start.
+        await db.init_db(engine)
+    api = _build_api(settings, engine)
+    runner = None
     try:
-        grpc_server = await start_grpc_server(
-            settings.grpc_listen,
-            SheetServicer(engine=engine, settings=settings),  # type: ignore[abstract]
-        )
-        print(f"gRPC: {settings.grpc_listen}", flush=True)
+        grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
+        print(f"gRPC: {settings.grpc_listen} (port {grpc_server.port})", flush=True)
+        if settings.gateway:
+            app = create_app(InProcessInvoker(api), max_body_bytes=settings.max_body_bytes)
+            runner, port = await start_gateway(app, settings.http_listen)
+            print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
         await _wait_for_signal()
         log.info("shutting down (grace %.0fs)", settings.grace_seconds)
         await grpc_server.stop(settings.grace_seconds)
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await engine.dispose()
+
+
+async def _gateway(args: argparse.Namespace) -> None:
+    import grpc
+
+    from gateway.app import create_app, start_gateway
+    from gateway.invokers import RemoteInvoker
+
+    settings = _settings(args, http_listen=args.http)
+    try:
+        settings.check_listeners(settings.http_listen)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    async with grpc.aio.insecure_channel(args.target) as channel:
+        app = create_app(RemoteInvoker(channel), max_body_bytes=settings.max_body_bytes)
+        runner, port = await start_gateway(app, settings.http_listen)
+        print(f"REST: http://{settings.http_listen}/api/v1 (port {port}) -> gRPC {args.target}", flush=True)
+        try:
+            await _wait_for_signal()
+        finally:
+            await runner.cleanup()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,6 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", help="REST listen address host:port (SHEETS_HTTP_LISTEN)")
     serve.add_argument("--no-gateway", action="store_true", help="serve gRPC only")
     serve.set_defaults(run=_serve)
+    gateway = sub.add_parser("gateway", help="serve the REST gateway in front of a remote gRPC target")
+    gateway.add_argument("--target", required=True, help="gRPC target host:port")
+    gateway.add_argument("--http", help="REST listen address host:port (SHEETS_HTTP_LISTEN)")
+    gateway.set_defaults(run=_gateway)
     init = sub.add_parser("init-db", help="create the tables that are missing")
     init.set_defaults(run=_init_db)
     imp = sub.add_parser("import-sheetdef", help="import Open Dental sheet definition exports (XML)")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
+
 from opendental.sheets.v1 import sheet_service_pb2, sheet_service_pb2_grpc
 
 log = logging.getLogger(__name__)

@@ -7,12 +7,14 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import db
+from tests._stack import Rest, Stack, running_stack
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "opendental"
 SHEETDEF_FILES = sorted((SHARED / "sheetdefs").glob("*.xml"))
@@ -91,3 +93,17 @@ def sqlite_url(tmp_path: Path) -> str:
 async def count(engine: AsyncEngine, table: sa.Table) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The service on SQLite with demo data, auth on, gRPC and both gateways."""
+    async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}", tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(params=["in-process", "remote"])
+async def rest(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Rest]:
+    """A REST client on each gateway mode: every REST test runs against both."""
+    async with aiohttp.ClientSession() as session:
+        yield Rest(session, stack.rest_urls[request.param])

@@ -10,6 +10,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.api import SheetsApi
+from service.auth import Authenticator
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
@@ -20,7 +22,8 @@ async def server(sqlite_url: str) -> AsyncIterator[GrpcServer]:
     from service import db
 
     engine: AsyncEngine = db.create_engine(sqlite_url)
-    running = await start_grpc_server("127.0.0.1:0", SheetServicer(engine=engine, settings=Settings()))  # type: ignore[abstract]
+    api = SheetsApi(engine=engine, settings=Settings(), authenticator=Authenticator(()))
+    running = await start_grpc_server("127.0.0.1:0", SheetServicer(api))
     try:
         yield running
     finally:

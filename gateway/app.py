@@ -1,0 +1,115 @@
+"""The REST gateway: aiohttp routes built from the proto's google.api.http
+annotations, speaking Open Dental's JSON dialect."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+from google.api import httpbody_pb2
+
+from gateway.dialect import body_to_message, parse_json_body, query_to_message, response_to_od
+from gateway.invokers import Invoker
+from gateway.openapi import build_openapi
+from gateway.routes import Route, location, routes_from_service
+from service.api import SERVICE
+from service.errors import SheetsError
+
+log = logging.getLogger(__name__)
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+# Statuses aiohttp raises itself, with Open Dental-style explanations.
+_HTTP_EXPLANATIONS = {
+    HTTPStatus.NOT_FOUND: "Route not found.",
+    HTTPStatus.METHOD_NOT_ALLOWED: "Method not allowed on this route.",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The request body is too large.",
+}
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(message, status=status, headers=headers, dumps=_dumps)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Every failure becomes a status and a JSON-string explanation; never a 500 for bad input."""
+    try:
+        return await handler(request)
+    except SheetsError as error:
+        return _error(error.http_status, error.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        explanation = _HTTP_EXPLANATIONS.get(HTTPStatus(exc.status), exc.reason)
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return _error(exc.status, explanation, headers)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error.")
+
+
+def _pdf_name(route: Route, request: web.Request) -> str:
+    keys = "-".join(request.match_info.get(f, "") for f in route.path_fields)
+    return f"sheet-{keys}.pdf" if keys else "sheet.pdf"
+
+
+def _handler(route: Route, invoker: Invoker) -> _Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        message = route.input_type()
+        query_to_message(route, list(request.query.items()), request.match_info, message)
+        if route.body:
+            body_to_message(route, parse_json_body(await request.read()), message)
+        response = await invoker(route, message, request.headers.get("Authorization"))
+        if isinstance(response, httpbody_pb2.HttpBody):
+            return web.Response(
+                body=response.data,
+                content_type=response.content_type or "application/octet-stream",
+                headers={"Content-Disposition": f'inline; filename="{_pdf_name(route, request)}"'},
+            )
+        headers = {}
+        where = location(route, response)
+        if where:
+            headers["Location"] = where
+        return web.json_response(
+            response_to_od(route, response), status=route.success_status, headers=headers, dumps=_dumps
+        )
+
+    return handle
+
+
+def create_app(invoker: Invoker, *, max_body_bytes: int = 1 << 20) -> web.Application:
+    """The gateway application over an invoker (in-process or remote)."""
+    app = web.Application(middlewares=[_errors], client_max_size=max_body_bytes)
+    routes = routes_from_service(SERVICE)
+    for route in routes:
+        app.router.add_route(route.http_method, route.aiohttp_path, _handler(route, invoker))
+    openapi = build_openapi(routes, title="Open Dental Sheets API", version="1.0.0")
+
+    async def openapi_json(_: web.Request) -> web.Response:
+        return web.json_response(openapi, dumps=_dumps)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response("ok", dumps=_dumps)
+
+    app.router.add_get("/api/v1/openapi.json", openapi_json)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def start_gateway(app: web.Application, listen: str) -> tuple[web.AppRunner, int]:
+    """Serve app on `host:port` (port 0 picks one); returns the runner and the port."""
+    host, _, port = listen.rpartition(":")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host.strip("[]"), int(port))
+    await site.start()
+    server: Any = site._server
+    bound = int(server.sockets[0].getsockname()[1])
+    log.info("REST gateway listening on %s (port %d)", listen, bound)
+    return runner, bound

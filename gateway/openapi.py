@@ -1,0 +1,325 @@
+"""The OpenAPI 3.0 document of the REST gateway, built from its routes.
+
+Schemas describe Open Dental's dialect as `gateway.dialect` speaks it (string
+booleans, enum names, "yyyy-MM-dd HH:mm:ss" date-times, 64-bit integers as
+numbers) and carry the `(rules)` of request fields as required / minimum /
+maxLength, so the document, the gateway and the validations cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from gateway.dialect import (
+    DATE_MESSAGE,
+    DATE_PATTERN,
+    DATETIME_MESSAGE,
+    DATETIME_PATTERN,
+    UNSET_DATE,
+    UNSET_DATETIME,
+    enum_type,
+    message_type,
+    od_enum_values,
+)
+from gateway.routes import Route
+from opendental.sheets.v1 import options_pb2
+
+_FD = FieldDescriptor
+_Schema = dict[str, Any]
+_INT_FORMATS: dict[int, tuple[str | None, int | None]] = {
+    **dict.fromkeys((_FD.TYPE_INT32, _FD.TYPE_SINT32, _FD.TYPE_SFIXED32), ("int32", None)),
+    **dict.fromkeys((_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64), ("int64", None)),
+    # OpenAPI has no unsigned formats: int64 holds every uint32, uint64 has none.
+    **dict.fromkeys((_FD.TYPE_UINT32, _FD.TYPE_FIXED32), ("int64", 0)),
+    **dict.fromkeys((_FD.TYPE_UINT64, _FD.TYPE_FIXED64), (None, 0)),
+}
+_SECURITY_SCHEME = "ODFHIR"
+_ERRORS = {
+    "400": ("BadRequest", "The request is invalid; the body says why."),
+    "401": ("Unauthorized", "The Authorization header is missing or wrong, or the key may not do this."),
+    "404": ("NotFound", "The route or a record it names does not exist."),
+}
+_TOO_LARGE = ("PayloadTooLarge", "The request body is too large.")
+_HTTP_BODY_MEDIA_TYPE = "application/pdf"
+
+# How a schema describes its message: in a request, `(rules).required` says
+# which keys must be there; in a response, every key always is.
+_REQUEST, _RESPONSE = "request", "response"
+
+
+def build_openapi(routes: Sequence[Route], *, title: str, version: str) -> dict[str, Any]:
+    """An OpenAPI 3.0.3 document with one operation per route."""
+    schemas = _Schemas()
+    # Responses first: a message that is also a request body keeps its plain
+    # name for what clients read back, and the input variant gets the suffix.
+    successes = [_success(route, schemas) for route in routes]
+    paths: dict[str, dict[str, Any]] = {}
+    operation_ids: set[str] = set()
+    for route, success in zip(routes, successes, strict=True):
+        operation = _operation(route, schemas, _unique(route.method_name, operation_ids), success)
+        paths.setdefault(_openapi_path(route), {})[route.http_method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": (
+                "Open Dental's Sheets API. Bodies use Open Dental's JSON: PascalCase keys, integers as "
+                'numbers, booleans as "true"/"false", enums by name, date-times as "yyyy-MM-dd HH:mm:ss". '
+                "Errors are a JSON string holding a one-sentence explanation."
+            ),
+        },
+        "security": [{_SECURITY_SCHEME: []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.components,
+            "responses": {
+                name: _error_response(description) for name, description in (*_ERRORS.values(), _TOO_LARGE)
+            },
+            "securitySchemes": {
+                _SECURITY_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`ODFHIR {DeveloperKey}/{CustomerKey}`, as for Open Dental's API.",
+                }
+            },
+        },
+    }
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _openapi_path(route: Route) -> str:
+    # Clients see Open Dental's names, so the template does too: {SheetNum}.
+    path = route.path
+    fields = route.method_descriptor.input_type.fields_by_name
+    for name in route.path_fields:
+        path = path.replace("{" + name + "}", "{" + fields[name].json_name + "}")
+    return path
+
+
+def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict[str, Any]) -> dict[str, Any]:
+    request = route.method_descriptor.input_type
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [_tag(route)],
+        "x-grpc-method": route.full_method,
+    }
+    parameters = [_parameter(request.fields_by_name[name], "path", schemas) for name in route.path_fields] + [
+        _parameter(field, "query", schemas) for field in _query_fields(route)
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body:
+        operation["requestBody"] = _request_body(route, schemas)
+    responses: dict[str, Any] = {str(route.success_status): success}
+    for status, (name, _) in _ERRORS.items():
+        responses[status] = {"$ref": f"#/components/responses/{name}"}
+    if route.body:
+        responses["413"] = {"$ref": f"#/components/responses/{_TOO_LARGE[0]}"}
+    operation["responses"] = responses
+    return operation
+
+
+def _tag(route: Route) -> str:
+    # The resource: the segment after /api/v1, e.g. "sheets".
+    segments = [s for s in route.path.split("/") if s and not s.startswith("{")]
+    if len(segments) > 2:
+        return segments[2]
+    return segments[-1] if segments else route.method_name
+
+
+def _query_fields(route: Route) -> list[FieldDescriptor]:
+    if route.body == "*":
+        return []
+    bound = {*route.path_fields, route.body}
+    return [
+        field
+        for field in route.method_descriptor.input_type.fields
+        if field.name not in bound and _text_bindable(field)
+    ]
+
+
+def _text_bindable(field: FieldDescriptor) -> bool:
+    return field.type != _FD.TYPE_MESSAGE or message_type(field).full_name in (DATETIME_MESSAGE, DATE_MESSAGE)
+
+
+def _parameter(field: FieldDescriptor, where: str, schemas: _Schemas) -> dict[str, Any]:
+    rules = field.GetOptions().Extensions[options_pb2.rules]
+    parameter: dict[str, Any] = {
+        "name": field.json_name,
+        "in": where,
+        "required": where == "path" or rules.required,
+        "schema": schemas.field(field, _REQUEST),
+    }
+    return parameter
+
+
+def _request_body(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    request = route.method_descriptor.input_type
+    if route.body == "*":
+        schema = schemas.message(request, _REQUEST, exclude=frozenset(route.path_fields))
+        required = any(
+            field.GetOptions().Extensions[options_pb2.rules].required
+            for field in request.fields
+            if field.name not in route.path_fields
+        )
+    else:
+        field = request.fields_by_name[route.body]
+        schema = schemas.field(field, _REQUEST)
+        required = field.GetOptions().Extensions[options_pb2.rules].required
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _success(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": HTTPStatus(route.success_status).phrase}
+    if route.returns_http_body:
+        response["content"] = {_HTTP_BODY_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+    else:
+        output = route.method_descriptor.output_type
+        if route.response_body:
+            schema = schemas.field(output.fields_by_name[route.response_body], _RESPONSE)
+        else:
+            schema = schemas.message(output, _RESPONSE)
+        response["content"] = {"application/json": {"schema": schema}}
+    if route.location_template:
+        response["headers"] = {
+            "Location": {
+                "description": f"Where the result is: {route.location_template}",
+                "schema": {"type": "string"},
+            }
+        }
+    return response
+
+
+def _error_schema() -> _Schema:
+    return {
+        "type": "string",
+        "description": "A one-sentence explanation in Open Dental's style.",
+        "example": "PatNum is required.",
+    }
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+class _Schemas:
+    """Component schemas, registered as routes reach them; each message gets
+    one per way it is used (request / response) and set of excluded fields."""
+
+    def __init__(self) -> None:
+        # Seeded so that a message named Error cannot take the name.
+        self.components: dict[str, _Schema] = {"Error": _error_schema()}
+        self._names: dict[tuple[str, str, frozenset[str]], str] = {}
+
+    def message(self, descriptor: Descriptor, mode: str, exclude: frozenset[str] = frozenset()) -> _Schema:
+        key = (descriptor.full_name, mode, exclude)
+        name = self._names.get(key)
+        if name is None:
+            name = self._name_for(descriptor, mode, exclude)
+            self._names[key] = name
+            # Registered before it is built, so a message may contain itself.
+            self.components[name] = {}
+            self.components[name] = self._object(descriptor, mode, exclude)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def _name_for(self, descriptor: Descriptor, mode: str, exclude: frozenset[str]) -> str:
+        # Plain message names read best; suffixes only when a message is used
+        # more than one way (or two packages share a name).
+        base = descriptor.name + ("Body" if exclude else "")
+        suffixed = base + ("Input" if mode == _REQUEST else "Output")
+        for candidate in (base, suffixed):
+            if candidate not in self.components:
+                return candidate
+        return _unique(suffixed, set(self.components))
+
+    def _object(self, descriptor: Descriptor, mode: str, exclude: frozenset[str]) -> _Schema:
+        properties: dict[str, _Schema] = {}
+        required: list[str] = []
+        for field in descriptor.fields:
+            if field.name in exclude:
+                continue
+            properties[field.json_name] = self.field(field, mode)
+            if mode == _RESPONSE or field.GetOptions().Extensions[options_pb2.rules].required:
+                required.append(field.json_name)
+        schema: _Schema = {"type": "object", "properties": properties}
+        if required:
+            schema["required"] = required
+        if mode == _REQUEST:
+            # The gateway refuses keys it does not know.
+            schema["additionalProperties"] = False
+        return schema
+
+    def field(self, field: FieldDescriptor, mode: str) -> _Schema:
+        schema = self._value(field, mode)
+        if field.is_repeated:
+            return {"type": "array", "items": schema}
+        return schema
+
+    def _value(self, field: FieldDescriptor, mode: str) -> _Schema:
+        rules = field.GetOptions().Extensions[options_pb2.rules]
+        kind = field.type
+        if kind in _INT_FORMATS:
+            int_format, minimum = _INT_FORMATS[kind]
+            schema: _Schema = {"type": "integer"}
+            if int_format:
+                schema["format"] = int_format
+            if rules.positive:
+                minimum = 1
+            if minimum is not None:
+                schema["minimum"] = minimum
+            return schema
+        if kind == _FD.TYPE_STRING:
+            schema = {"type": "string"}
+            if rules.max_length:
+                schema["maxLength"] = rules.max_length
+            return schema
+        if kind == _FD.TYPE_BOOL:
+            schema = {"type": "string", "enum": ["true", "false"]}
+            if mode == _REQUEST:
+                schema["description"] = 'Also accepted: JSON true/false, and "true"/"false" in any case.'
+            return schema
+        if kind == _FD.TYPE_ENUM:
+            values = od_enum_values(enum_type(field))
+            schema = {"type": "string", "enum": [value.name for value in values]}
+            if mode == _REQUEST:
+                schema["description"] = (
+                    f"A {enum_type(field).name} name (in any case) or Open Dental's integer for it."
+                )
+            return schema
+        if kind in (_FD.TYPE_FLOAT, _FD.TYPE_DOUBLE):
+            return {"type": "number", "format": "float" if kind == _FD.TYPE_FLOAT else "double"}
+        if kind == _FD.TYPE_BYTES:
+            return {"type": "string", "format": "byte"}
+        message = message_type(field)
+        if message.full_name == DATETIME_MESSAGE:
+            return {
+                "type": "string",
+                "pattern": DATETIME_PATTERN,
+                "example": "2021-11-16 02:45:38",
+                "description": f"yyyy-MM-dd HH:mm:ss, local time; {UNSET_DATETIME} when unset.",
+            }
+        if message.full_name == DATE_MESSAGE:
+            return {
+                "type": "string",
+                "pattern": DATE_PATTERN,
+                "example": "2021-11-16",
+                "description": f"yyyy-MM-dd; {UNSET_DATE} when unset.",
+            }
+        return self.message(message, mode)

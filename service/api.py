@@ -1,0 +1,359 @@
+"""The service API: every SheetService method, behind one auth check and one
+set of validations, shared by the gRPC servicer and the in-process gateway.
+
+Methods take and return the proto messages and raise `service.errors`; the
+edges translate those exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from google.api import annotations_pb2, httpbody_pb2
+from google.protobuf.message import Message
+from google.type import datetime_pb2
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
+from opendental.sheets.v1 import sheet_service_pb2 as pb
+from service import models
+from service.auth import Authenticator
+from service.db import write_transaction
+from service.enums import SheetFieldType
+from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable, Unimplemented
+from service.settings import Settings
+from service.validation import validate
+
+log = logging.getLogger(__name__)
+SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"]
+_UPDATABLE_FIELD_TYPES = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.CheckBox)
+
+
+def _od_to_proto_enum(enum_name: str) -> dict[int, int]:
+    """Open Dental's integer -> proto number, from the (open_dental) options."""
+    enum = resources_pb2.DESCRIPTOR.enum_types_by_name[enum_name]
+    return {
+        value.GetOptions().Extensions[options_pb2.open_dental].value: value.number
+        for value in enum.values
+        if value.GetOptions().HasExtension(options_pb2.open_dental)
+    }
+
+
+_SHEET_TYPE = _od_to_proto_enum("SheetType")
+_SHEET_TYPE_TO_OD = {number: od for od, number in _SHEET_TYPE.items()}
+_FIELD_TYPE = _od_to_proto_enum("SheetFieldType")
+
+
+def _is_write(method_name: str) -> bool:
+    rule = SERVICE.methods_by_name[method_name].GetOptions().Extensions[annotations_pb2.http]
+    return bool(rule.WhichOneof("pattern") != "get")
+
+
+WRITE_METHODS = frozenset(m.name for m in SERVICE.methods if _is_write(m.name))
+
+
+def _datetime(value: datetime) -> datetime_pb2.DateTime:
+    return datetime_pb2.DateTime(
+        year=value.year,
+        month=value.month,
+        day=value.day,
+        hours=value.hour,
+        minutes=value.minute,
+        seconds=value.second,
+    )
+
+
+_SHEET_COLUMNS = [
+    models.SHEET.c[name]
+    for name in (
+        "SheetNum",
+        "SheetType",
+        "PatNum",
+        "DateTimeSheet",
+        "InternalNote",
+        "Description",
+        "IsWebForm",
+        "SheetDefNum",
+        "DocNum",
+        "ClinicNum",
+        "DateTSheetEdited",
+    )
+]
+_FIELD_COLUMNS = [
+    models.SHEETFIELD.c[name]
+    for name in (
+        "SheetFieldNum",
+        "SheetNum",
+        "FieldType",
+        "FieldName",
+        "FieldValue",
+        "IsRequired",
+        "ReportableName",
+        "DateTimeSig",
+    )
+]
+_SHEETDEF_COLUMNS = [models.SHEETDEF.c[name] for name in ("SheetDefNum", "Description", "SheetType")]
+_FIELDDEF_COLUMNS = [
+    models.SHEETFIELDDEF.c[name]
+    for name in ("SheetFieldDefNum", "SheetDefNum", "FieldType", "FieldName", "FieldValue", "IsRequired")
+]
+
+
+def _sheet(row: Any) -> resources_pb2.Sheet:
+    return resources_pb2.Sheet(
+        sheet_num=row[0],
+        sheet_type=_SHEET_TYPE.get(row[1], 0),  # type: ignore[arg-type]
+        pat_num=row[2],
+        date_time_sheet=_datetime(row[3]),
+        internal_note=row[4],
+        description=row[5],
+        is_web_form=bool(row[6]),
+        sheet_def_num=row[7],
+        doc_num=row[8],
+        clinic_num=row[9],
+        date_t_sheet_edited=_datetime(row[10]),
+    )
+
+
+def _sheet_field(row: Any) -> resources_pb2.SheetField:
+    return resources_pb2.SheetField(
+        sheet_field_num=row[0],
+        sheet_num=row[1],
+        field_type=_FIELD_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+        field_name=row[3],
+        field_value=row[4],
+        is_required=bool(row[5]),
+        reportable_name=row[6],
+        date_time_sig=_datetime(row[7]),
+    )
+
+
+def _sheet_def(row: Any) -> resources_pb2.SheetDef:
+    return resources_pb2.SheetDef(
+        sheet_def_num=row[0],
+        description=row[1],
+        sheet_type=_SHEET_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+    )
+
+
+def _sheet_field_def(row: Any) -> resources_pb2.SheetFieldDef:
+    return resources_pb2.SheetFieldDef(
+        sheet_field_def_num=row[0],
+        sheet_def_num=row[1],
+        field_type=_FIELD_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+        field_name=row[3],
+        field_value=row[4],
+        is_required=bool(row[5]),
+    )
+
+
+class SheetsApi:
+    """Open Dental's Sheets API over one database."""
+
+    def __init__(self, *, engine: AsyncEngine, settings: Settings, authenticator: Authenticator) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._auth = authenticator
+        self._methods: Mapping[str, Callable[[Any], Awaitable[Message]]] = {
+            "ListSheets": self.list_sheets,
+            "GetSheet": self.get_sheet,
+            "CreateSheet": self.create_sheet,
+            "ExportSheetSftp": self.export_sheet_sftp,
+            "RenderSheetPdf": self.render_sheet_pdf,
+            "ListSheetFields": self.list_sheet_fields,
+            "GetSheetField": self.get_sheet_field,
+            "UpdateSheetField": self.update_sheet_field,
+            "ListSheetDefs": self.list_sheet_defs,
+            "GetSheetDef": self.get_sheet_def,
+            "ListSheetFieldDefs": self.list_sheet_field_defs,
+            "GetSheetFieldDef": self.get_sheet_field_def,
+        }
+
+    async def call(self, method_name: str, request: Message, authorization: str | None) -> Message:
+        """Authenticate, validate, then run one method; raises `service.errors`."""
+        self._auth.check(authorization, write=method_name in WRITE_METHODS)
+        validate(request)
+        try:
+            return await self._methods[method_name](request)
+        except SheetsError:
+            raise
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as exc:
+            # The pool reconnects (pre-ping) once the database is back: no restart needed.
+            log.warning("%s: database unavailable: %s", method_name, type(exc).__name__)
+            raise Unavailable("The database is unavailable. Try again later.") from None
+        except Exception:
+            log.exception("%s failed", method_name)
+            raise Internal("Internal error.") from None
+
+    def _page(self, request: Any) -> tuple[int, int]:
+        maximum = self._settings.page_limit
+        offset = request.offset if request.HasField("offset") else 0
+        limit = request.limit if request.HasField("limit") else maximum
+        if offset < 0:
+            raise InvalidArgument("Offset is invalid. It must be 0 or more.", field="Offset")
+        if not 1 <= limit <= maximum:
+            raise InvalidArgument(f"Limit is invalid. It must be from 1 to {maximum}.", field="Limit")
+        return offset, limit
+
+    async def _exists(self, table: sa.Table, key: int) -> bool:
+        column = table.primary_key.columns[0]
+        async with self._engine.connect() as conn:
+            return (await conn.execute(sa.select(column).where(column == key))).first() is not None
+
+    async def _one(self, columns: list[sa.Column[Any]], where: sa.ColumnElement[bool], missing: str) -> Any:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(*columns).where(where))).first()
+        if row is None:
+            raise NotFound(missing)
+        return row
+
+    async def list_sheets(self, request: pb.ListSheetsRequest) -> pb.ListSheetsResponse:
+        offset, limit = self._page(request)
+        sheet = models.SHEET.c
+        query = (
+            sa.select(*_SHEET_COLUMNS)
+            .where(sheet.PatNum == request.pat_num, sheet.IsDeleted == 0)
+            .order_by(sheet.SheetNum)
+            .offset(offset)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        # Only an empty page needs the extra look-up that tells "no sheets" from "no patient".
+        if not rows and not await self._exists(models.PATIENT, request.pat_num):
+            raise NotFound("Patient not found.")
+        return pb.ListSheetsResponse(sheets=[_sheet(r) for r in rows])
+
+    async def _get_sheet(self, sheet_num: int) -> resources_pb2.Sheet:
+        sheet = models.SHEET.c
+        row = await self._one(
+            _SHEET_COLUMNS, sa.and_(sheet.SheetNum == sheet_num, sheet.IsDeleted == 0), "Sheet not found."
+        )
+        return _sheet(row)
+
+    async def get_sheet(self, request: pb.GetSheetRequest) -> pb.GetSheetResponse:
+        return pb.GetSheetResponse(sheet=await self._get_sheet(request.sheet_num))
+
+    async def create_sheet(self, request: pb.CreateSheetRequest) -> pb.CreateSheetResponse:
+        from service.sheets import Practice, create_sheet
+
+        sheet_num = await create_sheet(
+            self._engine,
+            sheet_def_num=request.sheet_def_num,
+            pat_num=request.pat_num,
+            internal_note=request.internal_note,
+            practice=Practice.from_settings(self._settings),
+        )
+        return pb.CreateSheetResponse(sheet=await self._get_sheet(sheet_num))
+
+    async def export_sheet_sftp(self, request: pb.ExportSheetSftpRequest) -> pb.ExportSheetSftpResponse:
+        raise Unimplemented("ExportSheetSftp is not implemented yet.")
+
+    async def render_sheet_pdf(self, request: pb.RenderSheetPdfRequest) -> httpbody_pb2.HttpBody:
+        raise Unimplemented("RenderSheetPdf is not implemented yet.")
+
+    async def list_sheet_fields(self, request: pb.ListSheetFieldsRequest) -> pb.ListSheetFieldsResponse:
+        offset, limit = self._page(request)
+        field = models.SHEETFIELD.c
+        query = sa.select(*_FIELD_COLUMNS).order_by(field.SheetFieldNum).offset(offset).limit(limit)
+        if request.HasField("sheet_num"):
+            query = query.where(field.SheetNum == request.sheet_num)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if (
+            not rows
+            and request.HasField("sheet_num")
+            and not await self._exists(models.SHEET, request.sheet_num)
+        ):
+            raise NotFound("Sheet not found.")
+        return pb.ListSheetFieldsResponse(sheet_fields=[_sheet_field(r) for r in rows])
+
+    async def get_sheet_field(self, request: pb.GetSheetFieldRequest) -> pb.GetSheetFieldResponse:
+        field = models.SHEETFIELD.c
+        row = await self._one(
+            _FIELD_COLUMNS, field.SheetFieldNum == request.sheet_field_num, "SheetField not found."
+        )
+        return pb.GetSheetFieldResponse(sheet_field=_sheet_field(row))
+
+    async def update_sheet_field(self, request: pb.UpdateSheetFieldRequest) -> pb.UpdateSheetFieldResponse:
+        field, sheet = models.SHEETFIELD.c, models.SHEET.c
+        value = request.field_value
+        async with write_transaction(self._engine) as conn:
+            row = (
+                await conn.execute(
+                    sa.select(field.FieldType, field.SheetNum).where(
+                        field.SheetFieldNum == request.sheet_field_num
+                    )
+                )
+            ).first()
+            if row is None:
+                raise NotFound("SheetField not found.")
+            if row.FieldType not in _UPDATABLE_FIELD_TYPES:
+                raise InvalidArgument(
+                    "Only OutputText, InputField and CheckBox fields can be updated.", field="FieldValue"
+                )
+            if row.FieldType == SheetFieldType.CheckBox and value not in ("X", ""):
+                raise InvalidArgument('FieldValue of a CheckBox must be "X" or blank.', field="FieldValue")
+            await conn.execute(
+                sa.update(models.SHEETFIELD)
+                .where(field.SheetFieldNum == request.sheet_field_num)
+                .values(FieldValue=value)
+            )
+            await conn.execute(
+                sa.update(models.SHEET)
+                .where(sheet.SheetNum == row.SheetNum)
+                .values(DateTSheetEdited=models.now_seconds())
+            )
+        return pb.UpdateSheetFieldResponse(
+            sheet_field=(
+                await self.get_sheet_field(pb.GetSheetFieldRequest(sheet_field_num=request.sheet_field_num))
+            ).sheet_field
+        )
+
+    async def list_sheet_defs(self, request: pb.ListSheetDefsRequest) -> pb.ListSheetDefsResponse:
+        offset, limit = self._page(request)
+        sheet_def = models.SHEETDEF.c
+        query = sa.select(*_SHEETDEF_COLUMNS).order_by(sheet_def.SheetDefNum).offset(offset).limit(limit)
+        if request.sheet_type:
+            query = query.where(sheet_def.SheetType == _SHEET_TYPE_TO_OD[request.sheet_type])
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return pb.ListSheetDefsResponse(sheet_defs=[_sheet_def(r) for r in rows])
+
+    async def get_sheet_def(self, request: pb.GetSheetDefRequest) -> pb.GetSheetDefResponse:
+        sheet_def = models.SHEETDEF.c
+        row = await self._one(
+            _SHEETDEF_COLUMNS, sheet_def.SheetDefNum == request.sheet_def_num, "SheetDef not found."
+        )
+        return pb.GetSheetDefResponse(sheet_def=_sheet_def(row))
+
+    async def list_sheet_field_defs(
+        self, request: pb.ListSheetFieldDefsRequest
+    ) -> pb.ListSheetFieldDefsResponse:
+        offset, limit = self._page(request)
+        field_def = models.SHEETFIELDDEF.c
+        query = sa.select(*_FIELDDEF_COLUMNS).order_by(field_def.SheetFieldDefNum).offset(offset).limit(limit)
+        if request.HasField("sheet_def_num"):
+            query = query.where(field_def.SheetDefNum == request.sheet_def_num)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if (
+            not rows
+            and request.HasField("sheet_def_num")
+            and not await self._exists(models.SHEETDEF, request.sheet_def_num)
+        ):
+            raise NotFound("SheetDef not found.")
+        return pb.ListSheetFieldDefsResponse(sheet_field_defs=[_sheet_field_def(r) for r in rows])
+
+    async def get_sheet_field_def(self, request: pb.GetSheetFieldDefRequest) -> pb.GetSheetFieldDefResponse:
+        field_def = models.SHEETFIELDDEF.c
+        row = await self._one(
+            _FIELDDEF_COLUMNS,
+            field_def.SheetFieldDefNum == request.sheet_field_def_num,
+            "SheetFieldDef not found.",
+        )
+        return pb.GetSheetFieldDefResponse(sheet_field_def=_sheet_field_def(row))

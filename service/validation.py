@@ -1,0 +1,63 @@
+"""The input rules declared on request fields in the proto, `(rules)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from opendental.sheets.v1 import options_pb2
+from service.errors import InvalidArgument
+
+_Check = Callable[[Message], None]
+
+
+def _field_checks(field: FieldDescriptor) -> list[_Check]:
+    rules = field.GetOptions().Extensions[options_pb2.rules]
+    name, json = field.name, field.json_name
+    checks: list[_Check] = []
+    tracks_presence = field.has_presence
+    if rules.required:
+        if tracks_presence:
+
+            def required(message: Message) -> None:
+                if not message.HasField(name):
+                    raise InvalidArgument(f"{json} is required.", field=json)
+
+            checks.append(required)
+        elif not rules.positive:
+            # Path parameters have no presence: the zero value is what "absent" looks like.
+            def required(message: Message) -> None:
+                if not getattr(message, name):
+                    raise InvalidArgument(f"{json} is required.", field=json)
+
+            checks.append(required)
+    if rules.positive:
+
+        def positive(message: Message) -> None:
+            if (not tracks_presence or message.HasField(name)) and getattr(message, name) <= 0:
+                raise InvalidArgument(f"{json} is invalid.", field=json)
+
+        checks.append(positive)
+    if rules.max_length:
+        limit = rules.max_length
+
+        def max_length(message: Message) -> None:
+            if len(getattr(message, name)) > limit:
+                raise InvalidArgument(f"{json} is too long: at most {limit} characters.", field=json)
+
+        checks.append(max_length)
+    return checks
+
+
+@cache
+def _checks(descriptor: Descriptor) -> tuple[_Check, ...]:
+    return tuple(check for field in descriptor.fields for check in _field_checks(field))
+
+
+def validate(request: Message) -> None:
+    """Raise InvalidArgument for the first rule the request breaks."""
+    for check in _checks(request.DESCRIPTOR):
+        check(request)

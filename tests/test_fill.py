@@ -1,0 +1,444 @@
+"""Filling a new sheet's fields from the patient, the practice and the clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+
+from service import db, models
+from service.enums import SheetFieldType, SheetType
+from service.fill import Filler, Practice, general_date, long_date, short_date, short_time
+from service.settings import Settings
+
+NOW = datetime(2026, 11, 29, 15, 24, 5)
+PRACTICE = Practice(
+    title="Springfield Dental",
+    address="100 Main Street",
+    address2="Suite 200",
+    city="Springfield",
+    state="OR",
+    zip="97477",
+    phone="5415550100",
+)
+SMITH: dict[str, Any] = {
+    "FName": "Robert",
+    "MiddleI": "J",
+    "Preferred": "Bob",
+    "LName": "Smith",
+    "Title": "Dr.",
+    "Salutation": "Dr. Smith",
+    "Birthdate": date(1961, 11, 2),
+    "Address": "400 Oak Avenue",
+    "Address2": "Suite 5",
+    "City": "Springfield",
+    "State": "OR",
+    "Zip": "97477",
+    "HmPhone": "(541) 555-0142",
+    "WkPhone": "(541) 555-0199",
+    "WirelessPhone": "(541) 555-0188",
+    "Email": "bob@example.com",
+    "ChartNumber": "DEMO-2",
+    "SSN": "123456789",
+}
+
+
+def patient(**values: Any) -> dict[str, Any]:
+    """A patient row as the database returns it: every column, defaults for those not given."""
+    pat_num = values.pop("PatNum", 42)
+    return db.row(models.Patient(**values)) | {"PatNum": pat_num}
+
+
+def filler(
+    now: datetime = NOW,
+    sheet_type: SheetType = SheetType.Consent,
+    practice: Practice = PRACTICE,
+    **values: Any,
+) -> Filler:
+    return Filler(patient(**values), practice, now, sheet_type)
+
+
+def text(template: str, **values: Any) -> str:
+    return filler(**values).static_text(template)
+
+
+def output(name: str, sheet_type: SheetType = SheetType.Consent, **values: Any) -> str:
+    return filler(sheet_type=sheet_type, **values).value(SheetFieldType.OutputText, name, "as defined", "")
+
+
+# --- Open Dental's en-US formats -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(date(2026, 11, 29), "11/29/2026"), (date(2026, 1, 5), "1/5/2026"), (date(999, 12, 31), "12/31/0999")],
+)
+def test_short_date_is_month_day_year_without_leading_zeros(value: date, expected: str) -> None:
+    assert short_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(date(2026, 11, 29), "Sunday, November 29, 2026"), (date(2024, 2, 1), "Thursday, February 1, 2024")],
+)
+def test_long_date_spells_weekday_and_month(value: date, expected: str) -> None:
+    assert long_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 11, 29, 15, 24, 5), "3:24 PM"),
+        (datetime(2026, 11, 29, 0, 0), "12:00 AM"),
+        (datetime(2026, 11, 29, 12, 5), "12:05 PM"),
+        (datetime(2026, 11, 29, 9, 7), "9:07 AM"),
+        (datetime(2026, 11, 29, 23, 59), "11:59 PM"),
+    ],
+)
+def test_short_time_is_twelve_hour_with_am_pm(value: datetime, expected: str) -> None:
+    assert short_time(value) == expected
+
+
+def test_general_date_is_short_date_and_long_time() -> None:
+    assert general_date(datetime(2026, 11, 29, 15, 24, 5)) == "11/29/2026 3:24:05 PM"
+    assert general_date(datetime(2026, 3, 4, 0, 0, 9)) == "3/4/2026 12:00:09 AM"
+
+
+# --- StaticText tokens ------------------------------------------------------------------------
+
+
+def test_name_part_tokens_take_each_column_as_is() -> None:
+    assert text("[nameF]|[nameMI]|[namePref]|[nameL]", **SMITH) == "Robert|J|Bob|Smith"
+
+
+@pytest.mark.parametrize(
+    ("first", "preferred", "middle", "last", "expected"),
+    [
+        ("Robert", "Bob", "J", "Smith", "Robert 'Bob' J Smith"),
+        ("Robert", "", "J", "Smith", "Robert J Smith"),
+        ("Robert", "Bob", "", "Smith", "Robert 'Bob' Smith"),
+        ("Robert", "", "", "Smith", "Robert Smith"),
+        ("", "Bob", "", "Smith", "'Bob' Smith"),
+        ("", "", "", "Smith", "Smith"),
+        ("Robert", "", "", "", "Robert"),
+        ("Robert", "  ", " ", "Smith", "Robert Smith"),
+        ("", "", "", "", ""),
+    ],
+)
+def test_name_fl_is_first_quoted_preferred_middle_last_dropping_empty_parts(
+    first: str, preferred: str, middle: str, last: str, expected: str
+) -> None:
+    assert text("[nameFL]", FName=first, Preferred=preferred, MiddleI=middle, LName=last) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "preferred", "middle", "last", "expected"),
+    [
+        ("Robert", "Bob", "J", "Smith", "Smith, 'Bob' Robert J"),
+        ("Robert", "", "J", "Smith", "Smith, Robert J"),
+        ("Robert", "Bob", "", "Smith", "Smith, 'Bob' Robert"),
+        ("Robert", "", "", "Smith", "Smith, Robert"),
+        ("", "", "", "Smith", "Smith"),
+        ("Robert", "", "J", "", "Robert J"),
+        ("", "", "", "", ""),
+    ],
+)
+def test_name_lf_is_last_comma_quoted_preferred_first_middle_dropping_empty_parts(
+    first: str, preferred: str, middle: str, last: str, expected: str
+) -> None:
+    assert text("[nameLF]", FName=first, Preferred=preferred, MiddleI=middle, LName=last) == expected
+
+
+def test_accented_names_are_kept_exactly() -> None:
+    values = {"FName": "Zoë", "MiddleI": "É", "LName": "Ångström-Müller"}
+    assert text("[nameFL] / [nameLF]", **values) == "Zoë É Ångström-Müller / Ångström-Müller, Zoë É"
+
+
+def test_non_latin_names_are_kept_exactly() -> None:
+    assert text("[nameFL] / [nameLF] / [nameF]", FName="小龍", LName="李") == "小龍 李 / 李, 小龍 / 小龍"
+
+
+def test_name_variants_without_preferred_formal_and_preferred_or_first() -> None:
+    assert text("[nameFLnoPref]", **SMITH) == "Robert J Smith"
+    assert text("[nameFLFormal]", **SMITH) == "Dr. Robert J Smith"
+    assert text("[nameFLFormal]", FName="Ken", LName="Nakamura") == "Ken Nakamura"
+    assert text("[namePreferredOrFirst]", **SMITH) == "Bob"
+    assert text("[namePreferredOrFirst]", FName="Ken", Preferred=" ") == "Ken"
+
+
+@pytest.mark.parametrize(
+    ("salutation", "preferred", "expected"),
+    [("Dr. Smith", "Bob", "Dr. Smith"), ("", "Bob", "Bob"), ("", "", "Robert")],
+)
+def test_salutation_is_salutation_else_preferred_else_first_name(
+    salutation: str, preferred: str, expected: str
+) -> None:
+    assert text("[salutation]", FName="Robert", Preferred=preferred, Salutation=salutation) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("PatNum", "42"),
+        ("ChartNumber", "DEMO-2"),
+        ("HmPhone", "(541) 555-0142"),
+        ("WkPhone", "(541) 555-0199"),
+        ("WirelessPhone", "(541) 555-0188"),
+        ("Email", "bob@example.com"),
+        ("SSN", "123456789"),
+    ],
+)
+def test_column_tokens_take_the_patients_column(token: str, expected: str) -> None:
+    assert text(f"[{token}]", **SMITH) == expected
+
+
+def test_birthdate_is_a_short_date_and_empty_when_unset() -> None:
+    assert text("[Birthdate]", Birthdate=date(1961, 11, 2)) == "11/2/1961"
+    assert text("[Birthdate]", Birthdate=models.NO_DATE) == ""
+    assert text("[Birthdate]", Birthdate=None) == ""
+
+
+@pytest.mark.parametrize(
+    ("birthdate", "expected"),
+    [
+        (date(1961, 11, 2), "65"),
+        (date(1961, 11, 29), "65"),
+        (date(1961, 11, 30), "64"),
+        (date(1961, 12, 1), "64"),
+        (date(2020, 2, 29), "6"),
+        (date(2026, 1, 1), ""),
+        (models.NO_DATE, ""),
+    ],
+)
+def test_age_counts_whole_years_from_birthdate_and_is_empty_when_zero_or_unknown(
+    birthdate: date, expected: str
+) -> None:
+    assert text("[age]", Birthdate=birthdate) == expected
+
+
+def test_address_joins_both_lines_with_a_comma() -> None:
+    assert text("[address]", Address="400 Oak Avenue", Address2="Suite 5") == "400 Oak Avenue, Suite 5"
+    assert text("[address]", Address="400 Oak Avenue") == "400 Oak Avenue"
+
+
+def test_city_state_zip_has_two_spaces_before_the_zip() -> None:
+    assert text("[cityStateZip]", City="Springfield", State="OR", Zip="97477") == "Springfield, OR  97477"
+
+
+def test_city_state_zip_drops_the_separators_of_missing_parts() -> None:
+    assert text("[cityStateZip]") == ""
+    assert text("[cityStateZip]", City="Springfield") == "Springfield"
+    assert text("[cityStateZip]", State="OR", Zip="97477") == "OR  97477"
+
+
+@pytest.mark.parametrize(
+    ("gender", "expected"), [(0, "Male"), (1, "Female"), (2, "Unknown"), (3, "Other"), (9, "9")]
+)
+def test_gender_is_open_dentals_name_for_it(gender: int, expected: str) -> None:
+    assert text("[gender]", Gender=gender) == expected
+
+
+def test_date_and_time_tokens_use_the_creation_time() -> None:
+    assert text("[dateToday]|[dateTodayLong]|[timeNow]") == "11/29/2026|Sunday, November 29, 2026|3:24 PM"
+    assert text("[dateToday] [timeNow]", now=datetime(2027, 1, 3, 0, 7)) == "1/3/2027 12:07 AM"
+
+
+def test_practice_tokens_come_from_the_practice() -> None:
+    assert text("[practiceTitle]|[practiceAddress]|[practicePhone]") == (
+        "Springfield Dental|100 Main Street, Suite 200|(541)555-0100"
+    )
+
+
+def test_clinic_tokens_fall_back_to_the_practice() -> None:
+    assert text("[clinicDescription]|[clinicPatAddress]|[clinicCurCityStZip]|[clinicPhone]") == (
+        "Springfield Dental|100 Main Street, Suite 200|Springfield, OR  97477|(541)555-0100"
+    )
+
+
+def test_practice_phone_keeps_a_number_it_cannot_reformat() -> None:
+    practice = Practice("T", "", "", "", "", "", "+44 20 7946 0958")
+    assert text("[practicePhone]", practice=practice) == "+44 20 7946 0958"
+
+
+def test_other_patient_tokens() -> None:
+    values = {
+        "Premed": 1,
+        "MedUrgNote": "Latex allergy",
+        "ApptModNote": "Prefers mornings",
+        "DateFirstVisit": date(2020, 6, 1),
+    }
+    assert text("[premedicateYN]|[MedUrgNote]|[apptModNote]|[DateFirstVisit]", **values) == (
+        "Yes|Latex allergy|Prefers mornings|6/1/2020"
+    )
+    assert text("[premedicateYN]|[DateFirstVisit]") == "No|"
+
+
+def test_several_and_repeated_tokens_are_all_replaced() -> None:
+    template = "Dear [nameF], [nameF] [nameL] born [Birthdate] ([age]) seen [dateToday]."
+    assert text(template, **SMITH) == "Dear Robert, Robert Smith born 11/2/1961 (65) seen 11/29/2026."
+
+
+def test_unknown_tokens_and_other_brackets_stay_as_written() -> None:
+    template = "[insAnnualMax] [notAToken] [ExamSheet:Exam;misc] [NAMEF] [nameF [] [ nameF] [nameF]"
+    assert (
+        text(template, FName="Ken")
+        == "[insAnnualMax] [notAToken] [ExamSheet:Exam;misc] [NAMEF] [nameF [] [ nameF] Ken"
+    )
+
+
+def test_a_value_that_looks_like_a_token_is_not_expanded_again() -> None:
+    assert text("[nameF] [nameL]", FName="[nameL]", LName="[PatNum]") == "[nameL] [PatNum]"
+
+
+def test_text_without_tokens_is_returned_unchanged() -> None:
+    assert text("Plain text, no brackets.") == "Plain text, no brackets."
+
+
+# --- OutputText and InputField names ------------------------------------------------------------
+
+
+def test_patient_name_fl_shows_the_preferred_name_except_on_a_letter() -> None:
+    assert output("patient.nameFL", **SMITH) == "Robert 'Bob' J Smith"
+    assert output("patient.nameFL", SheetType.PatientLetter, **SMITH) == "Dr. Robert J Smith"
+
+
+def test_patient_address_puts_the_second_line_on_its_own_line() -> None:
+    assert (
+        output("patient.address", Address="400 Oak Avenue", Address2="Suite 5") == "400 Oak Avenue\r\nSuite 5"
+    )
+    assert output("patient.address", Address="400 Oak Avenue") == "400 Oak Avenue"
+
+
+def test_patient_city_state_zip_has_one_space_before_the_zip() -> None:
+    assert (
+        output("patient.cityStateZip", City="Springfield", State="OR", Zip="97477") == "Springfield, OR 97477"
+    )
+
+
+@pytest.mark.parametrize(
+    ("salutation", "preferred", "expected"),
+    [("Dr. Smith", "Bob", "Dear Dr. Smith:"), ("", "Bob", "Dear Bob:"), ("", "", "Dear Robert:")],
+)
+def test_patient_salutation_is_a_letter_greeting(salutation: str, preferred: str, expected: str) -> None:
+    assert (
+        output("patient.salutation", FName="Robert", Preferred=preferred, Salutation=salutation) == expected
+    )
+
+
+def test_date_names_use_the_creation_time() -> None:
+    assert output("today.DayDate") == "Sunday, 11/29/2026"
+    assert output("dateTime.Today") == "11/29/2026"
+    assert output("sheet.DateTimeSheet") == "11/29/2026 3:24:05 PM"
+
+
+def test_practice_names_come_from_the_practice() -> None:
+    assert output("PracticeTitle") == "Springfield Dental"
+    assert output("PracticeAddress") == "100 Main Street\r\nSuite 200"
+    assert output("practiceCityStateZip") == "Springfield, OR  97477"
+    assert output("PracticePhoneNumber") == "(541)555-0100"
+
+
+def test_practice_address_without_a_second_line_is_one_line() -> None:
+    practice = Practice("T", "1 Elm St", "", "Eugene", "OR", "97401", "")
+    assert filler(practice=practice).value(SheetFieldType.OutputText, "PracticeAddress", "", "") == "1 Elm St"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("FName", "Robert"),
+        ("LName", "Smith"),
+        ("MiddleI", "J"),
+        ("Preferred", "Bob"),
+        ("Birthdate", "11/2/1961"),
+        ("Address", "400 Oak Avenue"),
+        ("Address2", "Suite 5"),
+        ("City", "Springfield"),
+        ("State", "OR"),
+        ("Zip", "97477"),
+        ("HmPhone", "(541) 555-0142"),
+        ("WkPhone", "(541) 555-0199"),
+        ("WirelessPhone", "(541) 555-0188"),
+        ("Email", "bob@example.com"),
+        ("SSN", "123-45-6789"),
+        ("patient.HmPhone", "(541) 555-0142"),
+        ("patient.Birthdate", "11/2/1961"),
+    ],
+)
+@pytest.mark.parametrize("field_type", [SheetFieldType.OutputText, SheetFieldType.InputField])
+def test_patient_column_names_are_filled_in_output_and_input_fields(
+    field_type: SheetFieldType, name: str, expected: str
+) -> None:
+    assert filler(**SMITH).value(field_type, name, "as defined", "") == expected
+
+
+def test_an_unset_birthdate_fills_an_empty_birthdate_field() -> None:
+    assert output("Birthdate") == ""
+
+
+def test_an_ssn_that_is_not_nine_digits_is_kept_as_entered() -> None:
+    assert output("SSN", SSN="AB-123") == "AB-123"
+
+
+@pytest.mark.parametrize("name", ["patient.priProvNameFL", "misc", "ins1CarrierName", "", "fname"])
+def test_other_names_keep_the_definitions_value(name: str) -> None:
+    assert output(name, **SMITH) == "as defined"
+
+
+def test_only_static_text_has_its_tokens_replaced() -> None:
+    fill = filler(**SMITH)
+    for field_type in SheetFieldType:
+        expected = "Robert" if field_type == SheetFieldType.StaticText else "[nameF]"
+        assert fill.value(field_type, "misc", "[nameF]", "") == expected, field_type
+
+
+# --- CheckBox radio buttons bound to patient enums ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "checked", "unchecked"),
+    [
+        ("Gender", {"Gender": 1}, "Female", "Male"),
+        ("Position", {"Position": 1}, "Married", "Single"),
+        ("PreferConfirmMethod", {"PreferConfirmMethod": 8}, "TextMessage", "Email"),
+        ("PreferContactMethod", {"PreferContactMethod": 4}, "WirelessPh", "HmPhone"),
+        ("PreferRecallMethod", {"PreferRecallMethod": 5}, "Email", "WkPhone"),
+        ("StudentStatus", {"StudentStatus": "F"}, "Fulltime", "Parttime"),
+    ],
+)
+def test_the_radio_button_naming_the_patients_value_is_checked(
+    name: str, values: dict[str, Any], checked: str, unchecked: str
+) -> None:
+    fill = filler(**values)
+    assert fill.value(SheetFieldType.CheckBox, name, "", checked) == "X"
+    assert fill.value(SheetFieldType.CheckBox, name, "", unchecked) == ""
+
+
+def test_a_space_padded_student_status_still_checks_its_radio_button() -> None:
+    assert filler(StudentStatus="P ").value(SheetFieldType.CheckBox, "StudentStatus", "", "Parttime") == "X"
+
+
+def test_check_boxes_not_bound_to_the_patient_keep_the_definitions_value() -> None:
+    fill = filler(Gender=0)
+    assert fill.value(SheetFieldType.CheckBox, "Gender", "", "") == ""
+    assert fill.value(SheetFieldType.CheckBox, "problem:Asthma", "", "Y") == ""
+    assert fill.value(SheetFieldType.CheckBox, "misc", "X", "Male") == "X"
+
+
+# --- Practice -----------------------------------------------------------------------------------
+
+
+def test_practice_comes_from_the_practice_settings() -> None:
+    settings = Settings(
+        practice_title="Title",
+        practice_address="Address",
+        practice_address2="Address2",
+        practice_city="City",
+        practice_st="ST",
+        practice_zip="Zip",
+        practice_phone="Phone",
+    )
+    assert Practice.from_settings(settings) == Practice(
+        "Title", "Address", "Address2", "City", "ST", "Zip", "Phone"
+    )

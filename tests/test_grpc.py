@@ -1,0 +1,126 @@
+"""SheetService over gRPC: statuses, explanations and BadRequest details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2, status_pb2
+
+from opendental.sheets.v1 import resources_pb2
+from opendental.sheets.v1 import sheet_service_pb2 as pb
+from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
+from tests._stack import ALL_KEY, READ_KEY, Stack
+
+if TYPE_CHECKING:
+    from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceAsyncStub
+
+AUTH = (("authorization", ALL_KEY),)
+
+
+@pytest.fixture
+async def stub(stack: Stack) -> AsyncIterator[SheetServiceAsyncStub]:
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        yield SheetServiceStub(channel)
+
+
+def _bad_request(error: grpc.aio.AioRpcError) -> error_details_pb2.BadRequest:
+    raw = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(raw if isinstance(raw, bytes) else raw.encode())
+    details = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(details)
+    return details
+
+
+async def test_create_then_list_and_get_sheet(stub: SheetServiceAsyncStub, stack: Stack) -> None:
+    created = await stub.CreateSheet(
+        pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[0], pat_num=stack.demo_patients[0]),
+        metadata=AUTH,
+    )
+    assert created.sheet.sheet_type == resources_pb2.SHEET_TYPE_CONSENT
+    assert created.sheet.date_time_sheet.year >= 2026
+    listed = await stub.ListSheets(pb.ListSheetsRequest(pat_num=stack.demo_patients[0]), metadata=AUTH)
+    assert list(listed.sheets) == [created.sheet]
+    got = await stub.GetSheet(pb.GetSheetRequest(sheet_num=created.sheet.sheet_num), metadata=AUTH)
+    assert got.sheet == created.sheet
+
+
+async def test_every_read_rpc_answers(stub: SheetServiceAsyncStub, stack: Stack) -> None:
+    created = await stub.CreateSheet(
+        pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[2], pat_num=stack.demo_patients[1]),
+        metadata=AUTH,
+    )
+    fields = await stub.ListSheetFields(
+        pb.ListSheetFieldsRequest(sheet_num=created.sheet.sheet_num), metadata=AUTH
+    )
+    assert fields.sheet_fields
+    one = await stub.GetSheetField(
+        pb.GetSheetFieldRequest(sheet_field_num=fields.sheet_fields[0].sheet_field_num), metadata=AUTH
+    )
+    assert one.sheet_field == fields.sheet_fields[0]
+    defs = await stub.ListSheetDefs(pb.ListSheetDefsRequest(), metadata=AUTH)
+    assert [d.sheet_def_num for d in defs.sheet_defs] == stack.demo_sheet_defs
+    got = await stub.GetSheetDef(pb.GetSheetDefRequest(sheet_def_num=stack.demo_sheet_defs[0]), metadata=AUTH)
+    assert got.sheet_def == defs.sheet_defs[0]
+    field_defs = await stub.ListSheetFieldDefs(
+        pb.ListSheetFieldDefsRequest(sheet_def_num=stack.demo_sheet_defs[0]), metadata=AUTH
+    )
+    one_def = await stub.GetSheetFieldDef(
+        pb.GetSheetFieldDefRequest(sheet_field_def_num=field_defs.sheet_field_defs[0].sheet_field_def_num),
+        metadata=AUTH,
+    )
+    assert one_def.sheet_field_def == field_defs.sheet_field_defs[0]
+
+
+async def test_missing_key_is_unauthenticated(stub: SheetServiceAsyncStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListSheetDefs(pb.ListSheetDefsRequest())
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_read_key_on_a_write_is_permission_denied(stub: SheetServiceAsyncStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateSheet(
+            pb.CreateSheetRequest(sheet_def_num=1, pat_num=1), metadata=(("authorization", READ_KEY),)
+        )
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "read-only" in (caught.value.details() or "")
+
+
+async def test_invalid_argument_carries_the_explanation_and_bad_request_details(
+    stub: SheetServiceAsyncStub,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListSheets(pb.ListSheetsRequest(), metadata=AUTH)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "PatNum is required."
+    violation = _bad_request(caught.value).field_violations[0]
+    assert (violation.field, violation.description) == ("PatNum", "PatNum is required.")
+
+
+@pytest.mark.parametrize(
+    ("request_", "code", "message"),
+    [
+        (pb.ListSheetsRequest(pat_num=0), grpc.StatusCode.INVALID_ARGUMENT, "PatNum is invalid."),
+        (pb.ListSheetsRequest(pat_num=424242), grpc.StatusCode.NOT_FOUND, "Patient not found."),
+        (
+            pb.ListSheetsRequest(pat_num=1, limit=500),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "Limit is invalid. It must be from 1 to 100.",
+        ),
+    ],
+)
+async def test_list_sheets_errors_have_the_status_of_the_error_table(
+    stub: SheetServiceAsyncStub, request_: pb.ListSheetsRequest, code: grpc.StatusCode, message: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ListSheets(request_, metadata=AUTH)
+    assert (caught.value.code(), caught.value.details()) == (code, message)
+
+
+async def test_create_sheet_for_a_missing_definition_is_not_found(stub: SheetServiceAsyncStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateSheet(pb.CreateSheetRequest(sheet_def_num=999, pat_num=1), metadata=AUTH)
+    assert (caught.value.code(), caught.value.details()) == (grpc.StatusCode.NOT_FOUND, "SheetDef not found.")

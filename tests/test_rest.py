@@ -1,0 +1,401 @@
+"""The REST gateway, exact to Open Dental's contract; every test runs against
+the in-process and the remote gateway."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from openapi_spec_validator import validate
+
+from service import db, models
+from service.models import Sheet
+from tests._stack import ALL_KEY, READ_KEY, Rest, Stack
+
+SHEET_KEYS = [
+    "SheetNum",
+    "SheetType",
+    "PatNum",
+    "DateTimeSheet",
+    "InternalNote",
+    "Description",
+    "IsWebForm",
+    "SheetDefNum",
+    "DocNum",
+    "ClinicNum",
+    "DateTSheetEdited",
+]
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+async def _create(rest: Rest, stack: Stack, *, def_index: int = 1, patient: int = 0, **extra: Any) -> Any:
+    body = {"SheetDefNum": stack.demo_sheet_defs[def_index], "PatNum": stack.demo_patients[patient], **extra}
+    status, sheet, _ = await rest.request("POST", "/api/v1/sheets", json=body)
+    assert status == 200, sheet
+    return sheet
+
+
+async def test_create_sheet_answers_200_with_the_sheet_and_its_location(rest: Rest, stack: Stack) -> None:
+    status, sheet, response = await rest.request(
+        "POST",
+        "/api/v1/sheets",
+        json={
+            "SheetDefNum": stack.demo_sheet_defs[1],
+            "PatNum": stack.demo_patients[1],
+            "InternalNote": "hi",
+        },
+    )
+    assert status == 200
+    assert list(sheet) == SHEET_KEYS
+    assert response.headers["Location"] == f"/api/v1/sheets/{sheet['SheetNum']}"
+    assert sheet["SheetType"] == "PatientLetter"
+    assert sheet["PatNum"] == stack.demo_patients[1]
+    assert sheet["InternalNote"] == "hi"
+    assert sheet["IsWebForm"] == "false"
+    assert sheet["Description"] == "Demo Patient Letter"
+    assert DATETIME.match(sheet["DateTimeSheet"])
+    assert sheet["DateTSheetEdited"] == sheet["DateTimeSheet"]
+    assert isinstance(sheet["SheetNum"], int)
+    assert isinstance(sheet["DocNum"], int)
+
+
+async def test_list_sheets_returns_a_patients_sheets_in_order(rest: Rest, stack: Stack) -> None:
+    created = [await _create(rest, stack, def_index=i % 5) for i in range(3)]
+    await _create(rest, stack, patient=2)
+    status, sheets, _ = await rest.request(
+        "GET", "/api/v1/sheets", params={"PatNum": str(stack.demo_patients[0])}
+    )
+    assert status == 200
+    assert sheets == created
+    assert [list(s) for s in sheets] == [SHEET_KEYS] * 3
+
+
+async def test_list_sheets_pages_with_offset_and_limit(rest: Rest, stack: Stack) -> None:
+    created = [await _create(rest, stack) for _ in range(5)]
+    pat = str(stack.demo_patients[0])
+    status, page, _ = await rest.request(
+        "GET", "/api/v1/sheets", params={"PatNum": pat, "Offset": "1", "Limit": "2"}
+    )
+    assert status == 200
+    assert [s["SheetNum"] for s in page] == [s["SheetNum"] for s in created[1:3]]
+    _, rest_page, _ = await rest.request("GET", "/api/v1/sheets", params={"PatNum": pat, "Offset": "4"})
+    assert [s["SheetNum"] for s in rest_page] == [created[4]["SheetNum"]]
+
+
+async def test_list_sheets_leaves_out_deleted_sheets(rest: Rest, stack: Stack) -> None:
+    kept, deleted = await _create(rest, stack), await _create(rest, stack)
+    async with db.write_transaction(stack.engine) as conn:
+        await conn.execute(
+            sa.update(models.SHEET)
+            .where(models.SHEET.c.SheetNum == deleted["SheetNum"])
+            .values(IsDeleted=True)
+        )
+    _, sheets, _ = await rest.request("GET", "/api/v1/sheets", params={"PatNum": str(stack.demo_patients[0])})
+    assert [s["SheetNum"] for s in sheets] == [kept["SheetNum"]]
+    status, body, _ = await rest.request("GET", f"/api/v1/sheets/{deleted['SheetNum']}")
+    assert (status, body) == (404, "Sheet not found.")
+
+
+async def test_list_sheets_of_a_patient_without_sheets_is_an_empty_array(rest: Rest, stack: Stack) -> None:
+    status, body, _ = await rest.request(
+        "GET", "/api/v1/sheets", params={"PatNum": str(stack.demo_patients[3])}
+    )
+    assert (status, body) == (200, [])
+
+
+async def test_get_sheet_returns_the_created_sheet(rest: Rest, stack: Stack) -> None:
+    sheet = await _create(rest, stack)
+    status, body, _ = await rest.request("GET", f"/api/v1/sheets/{sheet['SheetNum']}")
+    assert (status, body) == (200, sheet)
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({}, 400, "PatNum is required."),
+        ({"PatNum": "0"}, 400, "PatNum is invalid."),
+        ({"PatNum": "-4"}, 400, "PatNum is invalid."),
+        ({"PatNum": "99999"}, 404, "Patient not found."),
+        ({"PatNum": "1", "Limit": "101"}, 400, "Limit is invalid. It must be from 1 to 100."),
+        ({"PatNum": "1", "Limit": "0"}, 400, "Limit is invalid. It must be from 1 to 100."),
+        ({"PatNum": "1", "Offset": "-1"}, 400, "Offset is invalid. It must be 0 or more."),
+    ],
+)
+async def test_list_sheets_refuses_bad_queries_with_an_explanation(
+    rest: Rest, params: dict[str, str], status: int, message: str
+) -> None:
+    assert (await rest.request("GET", "/api/v1/sheets", params=params))[:2] == (status, message)
+
+
+@pytest.mark.parametrize(
+    "params", [{"PatNum": "abc"}, {"PatNum": "1.5"}, {"PatNum": "1", "Color": "red"}, {"PatNum": "9" * 30}]
+)
+async def test_list_sheets_refuses_malformed_query_parameters(rest: Rest, params: dict[str, str]) -> None:
+    status, body, _ = await rest.request("GET", "/api/v1/sheets", params=params)
+    assert status == 400
+    assert isinstance(body, str)
+    assert body.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"PatNum": 1}, 400, "SheetDefNum is required."),
+        ({"SheetDefNum": 1}, 400, "PatNum is required."),
+        ({"SheetDefNum": 0, "PatNum": 1}, 400, "SheetDefNum is invalid."),
+        ({"SheetDefNum": 1, "PatNum": -1}, 400, "PatNum is invalid."),
+        ({"SheetDefNum": 99999, "PatNum": 1}, 404, "SheetDef not found."),
+        ({"SheetDefNum": 1, "PatNum": 99999}, 404, "Patient not found."),
+    ],
+)
+async def test_create_sheet_refuses_missing_invalid_and_unknown_keys(
+    rest: Rest, body: dict[str, Any], status: int, message: str
+) -> None:
+    assert (await rest.request("POST", "/api/v1/sheets", json=body))[:2] == (status, message)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{",
+        "[]",
+        '"text"',
+        '{"SheetDefNum": "one", "PatNum": 1}',
+        '{"SheetDefNum": 1.5, "PatNum": 1}',
+        '{"SheetDefNum": true, "PatNum": 1}',
+        '{"SheetDefNum": 1, "PatNum": 1, "InternalNote": 5}',
+        '{"SheetDefNum": 1, "PatNum": 1, "Bogus": 5}',
+        b"\xff\xfe".decode("latin-1"),
+    ],
+)
+async def test_create_sheet_refuses_malformed_bodies_and_writes_nothing(
+    rest: Rest, stack: Stack, raw: str
+) -> None:
+    status, body, _ = await rest.request("POST", "/api/v1/sheets", data=raw.encode("latin-1"))
+    assert status == 400, body
+    assert isinstance(body, str)
+    async with stack.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(models.SHEET))).scalar_one() == 0
+
+
+async def test_create_sheet_refuses_an_unsupported_sheet_type(rest: Rest, stack: Stack) -> None:
+    async with db.write_transaction(stack.engine) as conn:
+        sheet_def = models.SheetDef(Description="Rx", SheetType=5, Width=850, Height=1100)
+        result = await conn.execute(sa.insert(models.SHEETDEF).values(db.row(sheet_def)))
+        number = result.inserted_primary_key[0]  # type: ignore[index]
+    status, body, _ = await rest.request("POST", "/api/v1/sheets", json={"SheetDefNum": number, "PatNum": 1})
+    assert status == 400
+    assert "Consent, PatientLetter, PatientForm, MedicalHistory" in body
+
+
+async def test_create_sheet_refuses_an_over_long_internal_note(rest: Rest, stack: Stack) -> None:
+    body = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": 1, "InternalNote": "x" * 70000}
+    assert (await rest.request("POST", "/api/v1/sheets", json=body))[:2] == (
+        400,
+        "InternalNote is too long: at most 65535 characters.",
+    )
+
+
+async def test_an_over_size_body_is_413(rest: Rest) -> None:
+    status, body, _ = await rest.request(
+        "POST", "/api/v1/sheets", data=io.BytesIO(b"{" + b" " * (2 << 20) + b"}")
+    )
+    assert (status, body) == (413, "The request body is too large.")
+
+
+async def test_unknown_route_is_404_and_wrong_method_405(rest: Rest) -> None:
+    assert (await rest.request("GET", "/api/v1/nothing"))[:2] == (404, "Route not found.")
+    status, body, response = await rest.request("DELETE", "/api/v1/sheets")
+    assert (status, body) == (405, "Method not allowed on this route.")
+    assert "GET" in response.headers["Allow"]
+
+
+async def test_missing_or_wrong_key_is_401(rest: Rest) -> None:
+    status, body, _ = await rest.request("GET", "/api/v1/sheetdefs", auth=None)
+    assert status == 401
+    assert "Authorization" in body
+    assert (await rest.request("GET", "/api/v1/sheetdefs", auth="ODFHIR devkey/wrong"))[0] == 401
+    assert (await rest.request("GET", "/api/v1/sheetdefs", auth="Bearer devkey/custkey"))[0] == 401
+
+
+async def test_read_key_reads_but_may_not_write(rest: Rest, stack: Stack) -> None:
+    assert (await rest.request("GET", "/api/v1/sheetdefs", auth=READ_KEY))[0] == 200
+    body = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": 1}
+    status, message, _ = await rest.request("POST", "/api/v1/sheets", json=body, auth=READ_KEY)
+    assert status == 401
+    assert "read-only" in message
+
+
+async def test_sheetdefs_list_filter_and_get(rest: Rest, stack: Stack) -> None:
+    status, defs, _ = await rest.request("GET", "/api/v1/sheetdefs")
+    assert status == 200
+    assert [d["SheetDefNum"] for d in defs] == stack.demo_sheet_defs
+    assert list(defs[0]) == ["SheetDefNum", "Description", "SheetType"]
+    _, consents, _ = await rest.request("GET", "/api/v1/sheetdefs", params={"SheetType": "Consent"})
+    assert [d["Description"] for d in consents] == ["Demo Consent"]
+    status, one, _ = await rest.request("GET", f"/api/v1/sheetdefs/{defs[1]['SheetDefNum']}")
+    assert (status, one) == (200, defs[1])
+    assert (await rest.request("GET", "/api/v1/sheetdefs/99999"))[:2] == (404, "SheetDef not found.")
+    assert (await rest.request("GET", "/api/v1/sheetdefs", params={"SheetType": "Bogus"}))[0] == 400
+
+
+async def test_sheetfielddefs_list_and_get(rest: Rest, stack: Stack) -> None:
+    number = stack.demo_sheet_defs[1]
+    status, field_defs, _ = await rest.request(
+        "GET", "/api/v1/sheetfielddefs", params={"SheetDefNum": str(number)}
+    )
+    assert status == 200
+    assert field_defs
+    assert {f["SheetDefNum"] for f in field_defs} == {number}
+    assert list(field_defs[0]) == [
+        "SheetFieldDefNum",
+        "SheetDefNum",
+        "FieldType",
+        "FieldName",
+        "FieldValue",
+        "IsRequired",
+    ]
+    one = field_defs[0]
+    assert (await rest.request("GET", f"/api/v1/sheetfielddefs/{one['SheetFieldDefNum']}"))[:2] == (200, one)
+    assert (await rest.request("GET", "/api/v1/sheetfielddefs", params={"SheetDefNum": "99999"}))[:2] == (
+        404,
+        "SheetDef not found.",
+    )
+
+
+async def test_sheetfields_list_get_and_update(rest: Rest, stack: Stack) -> None:
+    sheet = await _create(rest, stack, def_index=2)
+    _, fields, _ = await rest.request(
+        "GET", "/api/v1/sheetfields", params={"SheetNum": str(sheet["SheetNum"])}
+    )
+    assert list(fields[0]) == [
+        "SheetFieldNum",
+        "SheetNum",
+        "FieldType",
+        "FieldName",
+        "FieldValue",
+        "IsRequired",
+        "ReportableName",
+        "DateTimeSig",
+    ]
+    assert fields[0]["DateTimeSig"] == "0001-01-01 00:00:00"
+    entry = next(f for f in fields if f["FieldType"] == "InputField")
+    status, updated, _ = await rest.request(
+        "PUT", f"/api/v1/sheetfields/{entry['SheetFieldNum']}", json={"FieldValue": "Ångström"}
+    )
+    assert status == 200
+    assert updated == entry | {"FieldValue": "Ångström"}
+    static = next(f for f in fields if f["FieldType"] == "StaticText")
+    status, message, _ = await rest.request(
+        "PUT", f"/api/v1/sheetfields/{static['SheetFieldNum']}", json={"FieldValue": "x"}
+    )
+    assert (status, message) == (400, "Only OutputText, InputField and CheckBox fields can be updated.")
+    check = next(f for f in fields if f["FieldType"] == "CheckBox")
+    path = f"/api/v1/sheetfields/{check['SheetFieldNum']}"
+    assert (await rest.request("PUT", path, json={"FieldValue": "X"}))[0] == 200
+    assert (await rest.request("PUT", path, json={"FieldValue": "yes"}))[0] == 400
+    assert (await rest.request("PUT", path, json={}))[:2] == (400, "FieldValue is required.")
+    assert (await rest.request("GET", "/api/v1/sheetfields/99999"))[:2] == (404, "SheetField not found.")
+
+
+async def test_updating_a_field_moves_the_sheets_edit_time(rest: Rest, stack: Stack) -> None:
+    sheet = await _create(rest, stack, def_index=2)
+    async with db.write_transaction(stack.engine) as conn:
+        await conn.execute(
+            sa.update(models.SHEET)
+            .where(models.SHEET.c.SheetNum == sheet["SheetNum"])
+            .values(DateTSheetEdited=models.NO_DATETIME)
+        )
+    _, fields, _ = await rest.request(
+        "GET", "/api/v1/sheetfields", params={"SheetNum": str(sheet["SheetNum"])}
+    )
+    entry = next(f for f in fields if f["FieldType"] == "InputField")
+    await rest.request("PUT", f"/api/v1/sheetfields/{entry['SheetFieldNum']}", json={"FieldValue": "x"})
+    _, after, _ = await rest.request("GET", f"/api/v1/sheets/{sheet['SheetNum']}")
+    assert after["DateTSheetEdited"] != "0001-01-01 00:00:00"
+
+
+async def test_openapi_document_is_valid_openapi_3_and_lists_every_route(rest: Rest) -> None:
+    status, document, _ = await rest.request("GET", "/api/v1/openapi.json", auth=None)
+    assert status == 200
+    validate(document)
+    assert {"/api/v1/sheets", "/api/v1/sheets/DownloadSftp", "/api/v1/sheetfields/{sheet_field_num}"} <= set(
+        document["paths"]
+    ) | {p.replace("{SheetFieldNum}", "{sheet_field_num}") for p in document["paths"]}
+
+
+async def test_open_dentals_example_sheets_are_reproduced_key_for_key(rest: Rest, stack: Stack) -> None:
+    """Open Dental's documented GET /sheets response, for the same data."""
+    examples = [
+        (45, 7, "2021-11-16 02:45:38", "Custom Patient Letter", 25, "2022-01-23 08:33:02"),
+        (47, 11, "2021-11-16 12:21:03", "Medical History Simple", 24, "2022-11-23 04:20:12"),
+        (50, 13, "2022-03-07 10:25:00", "Exam", 20, "2022-03-07 10:25:22"),
+    ]
+    from datetime import datetime
+
+    async with db.write_transaction(stack.engine) as conn:
+        await conn.execute(
+            sa.insert(models.PATIENT).values(db.row(models.Patient(LName="Doe"))).values(PatNum=123)
+        )
+        for num, kind, created, description, def_num, edited in examples:
+            sheet = Sheet(
+                PatNum=123,
+                SheetType=kind,
+                DateTimeSheet=datetime.fromisoformat(created),
+                Description=description,
+                SheetDefNum=def_num,
+                DateTSheetEdited=datetime.fromisoformat(edited),
+            )
+            await conn.execute(sa.insert(models.SHEET).values(db.row(sheet) | {"SheetNum": num}))
+    async with rest.session.get(
+        rest.base + "/api/v1/sheets?PatNum=123", headers={"Authorization": ALL_KEY}
+    ) as response:
+        assert response.status == 200
+        raw = (await response.read()).decode()
+    expected = """[
+ {
+  "SheetNum": 45,
+  "SheetType": "PatientLetter",
+  "PatNum": 123,
+  "DateTimeSheet": "2021-11-16 02:45:38",
+  "InternalNote": "",
+  "Description": "Custom Patient Letter",
+  "IsWebForm": "false",
+  "SheetDefNum": 25,
+  "DocNum": 0,
+  "ClinicNum": 0,
+  "DateTSheetEdited": "2022-01-23 08:33:02"
+ },
+ {
+  "SheetNum": 47,
+  "SheetType": "MedicalHistory",
+  "PatNum": 123,
+  "DateTimeSheet": "2021-11-16 12:21:03",
+  "InternalNote": "",
+  "Description": "Medical History Simple",
+  "IsWebForm": "false",
+  "SheetDefNum": 24,
+  "DocNum": 0,
+  "ClinicNum": 0,
+  "DateTSheetEdited": "2022-11-23 04:20:12"
+ },
+ {
+  "SheetNum": 50,
+  "SheetType": "ExamSheet",
+  "PatNum": 123,
+  "DateTimeSheet": "2022-03-07 10:25:00",
+  "InternalNote": "",
+  "Description": "Exam",
+  "IsWebForm": "false",
+  "SheetDefNum": 20,
+  "DocNum": 0,
+  "ClinicNum": 0,
+  "DateTSheetEdited": "2022-03-07 10:25:22"
+ }
+]"""
+    assert json.dumps(json.loads(raw), indent=1) == expected
+    assert raw == json.dumps(json.loads(expected), separators=(",", ":"))
