@@ -24,8 +24,11 @@ from service import models
 from service.auth import Authenticator
 from service.db import write_transaction
 from service.enums import SheetFieldType
-from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable, Unimplemented
+from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
+from service.render import PdfRenderer
 from service.settings import Settings
+from service.sftp import parse_sftp_address, upload_pdf
+from service.sheets import Practice, create_sheet, load_sheet
 from service.validation import validate
 
 log = logging.getLogger(__name__)
@@ -154,10 +157,13 @@ def _sheet_field_def(row: Any) -> resources_pb2.SheetFieldDef:
 class SheetsApi:
     """Open Dental's Sheets API over one database."""
 
-    def __init__(self, *, engine: AsyncEngine, settings: Settings, authenticator: Authenticator) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, settings: Settings, authenticator: Authenticator, renderer: PdfRenderer
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._auth = authenticator
+        self._renderer = renderer
         self._methods: Mapping[str, Callable[[Any], Awaitable[Message]]] = {
             "ListSheets": self.list_sheets,
             "GetSheet": self.get_sheet,
@@ -239,8 +245,6 @@ class SheetsApi:
         return pb.GetSheetResponse(sheet=await self._get_sheet(request.sheet_num))
 
     async def create_sheet(self, request: pb.CreateSheetRequest) -> pb.CreateSheetResponse:
-        from service.sheets import Practice, create_sheet
-
         sheet_num = await create_sheet(
             self._engine,
             sheet_def_num=request.sheet_def_num,
@@ -250,11 +254,30 @@ class SheetsApi:
         )
         return pb.CreateSheetResponse(sheet=await self._get_sheet(sheet_num))
 
+    async def _render(self, sheet_num: int) -> bytes:
+        sheet, fields = await load_sheet(self._engine, sheet_num)
+        return await self._renderer.render(sheet, fields)
+
     async def export_sheet_sftp(self, request: pb.ExportSheetSftpRequest) -> pb.ExportSheetSftpResponse:
-        raise Unimplemented("ExportSheetSftp is not implemented yet.")
+        # The address is checked before any rendering or connecting.
+        target = parse_sftp_address(request.sftp_address)
+        settings = self._settings
+        location = await upload_pdf(
+            target,
+            username=request.sftp_username,
+            password=request.sftp_password,
+            data=await self._render(request.sheet_num),
+            host_key_policy=settings.sftp_host_keys,
+            known_hosts=settings.data_dir / "known_hosts",
+            allowed_hosts=settings.sftp_allowed_hosts,
+            connect_timeout=settings.sftp_connect_timeout,
+        )
+        return pb.ExportSheetSftpResponse(location=location)
 
     async def render_sheet_pdf(self, request: pb.RenderSheetPdfRequest) -> httpbody_pb2.HttpBody:
-        raise Unimplemented("RenderSheetPdf is not implemented yet.")
+        return httpbody_pb2.HttpBody(
+            content_type="application/pdf", data=await self._render(request.sheet_num)
+        )
 
     async def list_sheet_fields(self, request: pb.ListSheetFieldsRequest) -> pb.ListSheetFieldsResponse:
         offset, limit = self._page(request)

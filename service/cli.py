@@ -18,10 +18,13 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.demo import seed_demo
+from service.errors import SheetsError
+from service.render import PdfRenderer, render_sheet_pdf
 from service.server import start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
 from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+from service.sheets import load_sheet
 
 log = logging.getLogger("sheets")
 
@@ -89,8 +92,10 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-def _build_api(settings: Settings, engine: AsyncEngine) -> SheetsApi:
-    return SheetsApi(engine=engine, settings=settings, authenticator=Authenticator(settings.api_keys))
+def _build_api(settings: Settings, engine: AsyncEngine, renderer: PdfRenderer) -> SheetsApi:
+    return SheetsApi(
+        engine=engine, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
+    )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -109,7 +114,8 @@ async def _serve(args: argparse.Namespace) -> None:
     if engine.dialect.name == "sqlite":
         # The embedded database is created on first start.
         await db.init_db(engine)
-    api = _build_api(settings, engine)
+    renderer = PdfRenderer(settings.render_workers)
+    api = _build_api(settings, engine, renderer)
     runner = None
     try:
         grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
@@ -124,6 +130,7 @@ async def _serve(args: argparse.Namespace) -> None:
     finally:
         if runner is not None:
             await runner.cleanup()
+        renderer.close()
         await engine.dispose()
 
 
@@ -146,6 +153,19 @@ async def _gateway(args: argparse.Namespace) -> None:
             await _wait_for_signal()
         finally:
             await runner.cleanup()
+
+
+async def _render(args: argparse.Namespace) -> None:
+    engine = db.create_engine(_settings(args).database_url)
+    try:
+        sheet, fields = await load_sheet(engine, args.sheet_num)
+    except SheetsError as exc:
+        raise CommandError(exc.message) from None
+    finally:
+        await engine.dispose()
+    pdf = render_sheet_pdf(sheet, fields)
+    args.output.write_bytes(pdf)
+    print(f"{args.output}: sheet {args.sheet_num}, {len(pdf)} bytes")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,6 +191,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-sheetdef", help="import Open Dental sheet definition exports (XML)")
     imp.add_argument("files", nargs="+", metavar="FILE.xml")
     imp.set_defaults(run=_import_sheetdef)
+    render = sub.add_parser("render", help="render a sheet to a PDF file")
+    render.add_argument("sheet_num", type=int, metavar="SHEETNUM")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.pdf")
+    render.set_defaults(run=_render)
     seed = sub.add_parser("seed-demo", help="add demo patients and the built-in sheet definitions")
     seed.set_defaults(run=_seed_demo)
     return parser

@@ -171,3 +171,20 @@ async def create_sheet(
             rows.append(values)
         await bulk_insert(conn, models.SHEETFIELD, rows)
     return sheet_num
+
+
+async def load_sheet(engine: AsyncEngine, sheet_num: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A sheet and its fields as plain rows (for rendering); NotFound when missing or deleted."""
+    sheet, field = models.SHEET.c, models.SHEETFIELD.c
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(models.SHEET).where(sheet.SheetNum == sheet_num, sheet.IsDeleted == 0)
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Sheet not found.")
+        fields = await conn.execute(
+            sa.select(models.SHEETFIELD).where(field.SheetNum == sheet_num).order_by(field.SheetFieldNum)
+        )
+        return dict(row._mapping), [dict(f._mapping) for f in fields]

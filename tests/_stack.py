@@ -21,6 +21,7 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.demo import seed_demo
+from service.render import PdfRenderer
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
@@ -44,13 +45,17 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(database_url: str, data_dir: Path, **settings: Any) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str, data_dir: Path, renderer: PdfRenderer, **settings: Any
+) -> AsyncIterator[Stack]:
     """Seed a database, then serve it over gRPC and both gateway modes."""
     config = Settings(database_url=database_url, data_dir=data_dir, api_keys=API_KEYS, **settings)
     engine = db.create_engine(database_url)
     await db.init_db(engine)
     seeded = await seed_demo(engine)
-    api = SheetsApi(engine=engine, settings=config, authenticator=Authenticator(config.api_keys))
+    api = SheetsApi(
+        engine=engine, settings=config, authenticator=Authenticator(config.api_keys), renderer=renderer
+    )
     server = await start_grpc_server("127.0.0.1:0", SheetServicer(api))
     target = f"127.0.0.1:{server.port}"
     channel = grpc.aio.insecure_channel(target)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import aiohttp
 import pytest
@@ -14,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import db
+from service.render import PdfRenderer
+from tests._sftp_servers import REQUIRE_ENV, Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
 from tests._stack import Rest, Stack, running_stack
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "opendental"
@@ -95,10 +99,20 @@ async def count(engine: AsyncEngine, table: sa.Table) -> int:
         return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
 
 
+@pytest.fixture(scope="session")
+def renderer() -> Iterator[PdfRenderer]:
+    """One PDF process pool for the whole run: workers are slow to start."""
+    pool = PdfRenderer(workers=2)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(tmp_path: Path, renderer: PdfRenderer) -> AsyncIterator[Stack]:
     """The service on SQLite with demo data, auth on, gRPC and both gateways."""
-    async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}", tmp_path) as running:
+    async with running_stack(f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}", tmp_path, renderer) as running:
         yield running
 
 
@@ -107,3 +121,39 @@ async def rest(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Re
     """A REST client on each gateway mode: every REST test runs against both."""
     async with aiohttp.ClientSession() as session:
         yield Rest(session, stack.rest_urls[request.param])
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{reason}, and {REQUIRE_ENV} makes sshd mandatory")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sshd_factory() -> SshdFactory:
+    problem = sshd_problem()
+    if problem:
+        _unavailable(problem)
+    factory = SshdFactory()
+    try:
+        with factory.peer():
+            pass
+    except SshdUnavailable as exc:
+        _unavailable(f"sshd cannot run here: {exc}")
+    return factory
+
+
+@pytest.fixture(params=["asyncssh", "openssh"])
+async def peer(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Peer]:
+    """A running SFTP server of each kind, with an empty login folder."""
+    if request.param == "asyncssh":
+        async with asyncssh_peer(tmp_path / "sftp-root") as started:
+            yield started
+        return
+    factory: SshdFactory = request.getfixturevalue("sshd_factory")
+    manager = factory.peer()
+    sshd = await asyncio.to_thread(manager.__enter__)
+    try:
+        yield sshd
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)

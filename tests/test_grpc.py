@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from opendental.sheets.v1 import resources_pb2
@@ -100,27 +101,100 @@ async def test_invalid_argument_carries_the_explanation_and_bad_request_details(
     assert (violation.field, violation.description) == ("PatNum", "PatNum is required.")
 
 
+INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
+
+
 @pytest.mark.parametrize(
-    ("request_", "code", "message"),
+    ("method", "request_", "code", "message"),
     [
-        (pb.ListSheetsRequest(pat_num=0), grpc.StatusCode.INVALID_ARGUMENT, "PatNum is invalid."),
-        (pb.ListSheetsRequest(pat_num=424242), grpc.StatusCode.NOT_FOUND, "Patient not found."),
+        ("ListSheets", pb.ListSheetsRequest(pat_num=0), INVALID, "PatNum is invalid."),
+        ("ListSheets", pb.ListSheetsRequest(pat_num=424242), NOT_FOUND, "Patient not found."),
         (
+            "ListSheets",
             pb.ListSheetsRequest(pat_num=1, limit=500),
-            grpc.StatusCode.INVALID_ARGUMENT,
+            INVALID,
             "Limit is invalid. It must be from 1 to 100.",
+        ),
+        ("CreateSheet", pb.CreateSheetRequest(pat_num=1), INVALID, "SheetDefNum is required."),
+        ("CreateSheet", pb.CreateSheetRequest(sheet_def_num=1), INVALID, "PatNum is required."),
+        (
+            "CreateSheet",
+            pb.CreateSheetRequest(sheet_def_num=-2, pat_num=1),
+            INVALID,
+            "SheetDefNum is invalid.",
+        ),
+        (
+            "CreateSheet",
+            pb.CreateSheetRequest(sheet_def_num=1, pat_num=1, internal_note="x" * 65536),
+            INVALID,
+            "InternalNote is too long: at most 65535 characters.",
+        ),
+        (
+            "CreateSheet",
+            pb.CreateSheetRequest(sheet_def_num=999, pat_num=1),
+            NOT_FOUND,
+            "SheetDef not found.",
+        ),
+        (
+            "CreateSheet",
+            pb.CreateSheetRequest(sheet_def_num=1, pat_num=9999),
+            NOT_FOUND,
+            "Patient not found.",
         ),
     ],
 )
-async def test_list_sheets_errors_have_the_status_of_the_error_table(
-    stub: SheetServiceAsyncStub, request_: pb.ListSheetsRequest, code: grpc.StatusCode, message: str
+async def test_errors_have_the_status_and_explanation_of_the_error_table(
+    stub: SheetServiceAsyncStub, method: str, request_: Message, code: grpc.StatusCode, message: str
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.ListSheets(request_, metadata=AUTH)
+        await getattr(stub, method)(request_, metadata=AUTH)
     assert (caught.value.code(), caught.value.details()) == (code, message)
 
 
-async def test_create_sheet_for_a_missing_definition_is_not_found(stub: SheetServiceAsyncStub) -> None:
+async def test_wrong_key_is_unauthenticated(stub: SheetServiceAsyncStub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.CreateSheet(pb.CreateSheetRequest(sheet_def_num=999, pat_num=1), metadata=AUTH)
-    assert (caught.value.code(), caught.value.details()) == (grpc.StatusCode.NOT_FOUND, "SheetDef not found.")
+        await stub.ListSheetDefs(
+            pb.ListSheetDefsRequest(), metadata=(("authorization", "ODFHIR devkey/nope"),)
+        )
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("GetSheet", "Sheet not found."),
+        ("GetSheetField", "SheetField not found."),
+        ("GetSheetDef", "SheetDef not found."),
+        ("GetSheetFieldDef", "SheetFieldDef not found."),
+    ],
+)
+async def test_get_of_a_missing_row_is_not_found(
+    stub: SheetServiceAsyncStub, call: str, message: str
+) -> None:
+    request = {
+        "GetSheet": pb.GetSheetRequest(sheet_num=777),
+        "GetSheetField": pb.GetSheetFieldRequest(sheet_field_num=777),
+        "GetSheetDef": pb.GetSheetDefRequest(sheet_def_num=777),
+        "GetSheetFieldDef": pb.GetSheetFieldDefRequest(sheet_field_def_num=777),
+    }[call]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await getattr(stub, call)(request, metadata=AUTH)
+    assert (caught.value.code(), caught.value.details()) == (grpc.StatusCode.NOT_FOUND, message)
+
+
+async def test_updating_a_static_field_is_invalid_argument(stub: SheetServiceAsyncStub, stack: Stack) -> None:
+    created = await stub.CreateSheet(
+        pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[0], pat_num=stack.demo_patients[0]),
+        metadata=AUTH,
+    )
+    fields = await stub.ListSheetFields(
+        pb.ListSheetFieldsRequest(sheet_num=created.sheet.sheet_num), metadata=AUTH
+    )
+    static = next(
+        f for f in fields.sheet_fields if f.field_type == resources_pb2.SHEET_FIELD_TYPE_STATIC_TEXT
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.UpdateSheetField(
+            pb.UpdateSheetFieldRequest(sheet_field_num=static.sheet_field_num, field_value="x"), metadata=AUTH
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -12,17 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.api import SheetsApi
 from service.auth import Authenticator
+from service.render import PdfRenderer
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
 
 
 @pytest.fixture
-async def server(sqlite_url: str) -> AsyncIterator[GrpcServer]:
+async def server(sqlite_url: str, renderer: PdfRenderer) -> AsyncIterator[GrpcServer]:
     from service import db
 
     engine: AsyncEngine = db.create_engine(sqlite_url)
-    api = SheetsApi(engine=engine, settings=Settings(), authenticator=Authenticator(()))
+    api = SheetsApi(engine=engine, settings=Settings(), authenticator=Authenticator(()), renderer=renderer)
     running = await start_grpc_server("127.0.0.1:0", SheetServicer(api))
     try:
         yield running

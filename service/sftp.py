@@ -1,0 +1,488 @@
+"""SFTP export: where an `SftpAddress` points, and writing a PDF there safely.
+
+An address is `host[:port]/path/to/file.pdf`, as in Open Dental's DownloadSftp. The path is relative to the
+SFTP user's login folder; a path that starts with a second slash (`host//srv/sheets/a.pdf`) is absolute on the
+server, as `scp host:/srv/...` would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import posixpath
+import re
+import secrets
+import socket
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import asyncssh
+
+from service.errors import FailedPrecondition, InvalidArgument
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 22
+DEFAULT_FILENAME = "sheet.pdf"
+HOST_KEY_POLICIES = ("accept-new", "strict", "off")
+
+_FIELD = "SftpAddress"
+_MAX_ADDRESS_LENGTH = 2048
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_HOST_NAME = re.compile(r"(?!-)[\w-]{1,63}(?:\.(?!-)[\w-]{1,63})*\.?")
+# A link slower than this is treated as stalled: it bounds the transfer, which the connect timeout cannot.
+_MIN_TRANSFER_RATE = 64 * 1024
+_CLEANUP_SECONDS = 2.0
+_MAX_REASON_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class SftpTarget:
+    """Where a sheet goes: a server, and a file path relative to the SFTP user's login folder."""
+
+    host: str
+    port: int
+    directory: str
+    filename: str
+    # Whether the caller wrote the port, so `location` repeats it as written (":22" included).
+    explicit_port: bool = False
+
+    @property
+    def path(self) -> str:
+        """The file's path on the server: `directory/filename`."""
+        return posixpath.join(self.directory, self.filename)
+
+    @property
+    def authority(self) -> str:
+        """`host[:port]` as the caller wrote it, IPv6 literals in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.explicit_port or self.port != DEFAULT_PORT:
+            return f"{host}:{self.port}"
+        return host
+
+    @property
+    def location(self) -> str:
+        """`host[:port]/path/to/file.pdf`, with `sheet.pdf` appended when the address named a folder."""
+        return f"{self.authority}/{self.path}"
+
+
+def parse_sftp_address(address: str) -> SftpTarget:
+    """Parse Open Dental's `SftpAddress`; raises InvalidArgument saying what is wrong with it."""
+    text = address.strip()
+    if not text:
+        _invalid("SftpAddress is required.")
+    if len(text) > _MAX_ADDRESS_LENGTH:
+        _invalid(f"SftpAddress is too long: at most {_MAX_ADDRESS_LENGTH} characters.")
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in text):
+        _invalid("SftpAddress is invalid: it contains control characters.")
+    if _SCHEME.match(text):
+        _invalid(
+            "SftpAddress is invalid: write it as host[:port]/path/to/file.pdf, without a scheme like sftp://."
+        )
+    authority, _, raw_path = text.partition("/")
+    host, port, explicit_port = _parse_authority(authority)
+    directory, filename = _parse_path(raw_path)
+    return SftpTarget(host, port, directory, filename, explicit_port)
+
+
+def _invalid(message: str) -> NoReturn:
+    raise InvalidArgument(message, field=_FIELD)
+
+
+def _parse_authority(authority: str) -> tuple[str, int, bool]:
+    if not authority:
+        _invalid("SftpAddress is invalid: it has no host; write it as host[:port]/path/to/file.pdf.")
+    if "@" in authority:
+        _invalid("SftpAddress is invalid: put the user name in SftpUsername, not in the address.")
+    port_text: str | None
+    if authority.startswith("["):
+        host, bracket, rest = authority[1:].partition("]")
+        if not bracket:
+            _invalid("SftpAddress is invalid: the IPv6 address has no closing bracket.")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            _invalid("SftpAddress is invalid: only an IPv6 address may be written in brackets.")
+        if rest and not rest.startswith(":"):
+            _invalid("SftpAddress is invalid: only :port may follow the IPv6 address.")
+        port_text = rest[1:] if rest else None
+    else:
+        if authority.count(":") > 1:
+            _invalid(
+                "SftpAddress is invalid: write an IPv6 address in brackets, as in [2001:db8::1]:22/a.pdf."
+            )
+        host, colon, port_text = authority.partition(":")
+        if not host:
+            _invalid("SftpAddress is invalid: it has no host; write it as host[:port]/path/to/file.pdf.")
+        if len(host) > 253 or not _HOST_NAME.fullmatch(host):
+            _invalid("SftpAddress is invalid: the host is not a valid host name or IP address.")
+        if not colon:
+            port_text = None
+    if port_text is None:
+        return host, DEFAULT_PORT, False
+    if not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        _invalid("SftpAddress is invalid: the port must be a number from 1 to 65535.")
+    return host, int(port_text), True
+
+
+def _parse_path(raw_path: str) -> tuple[str, str]:
+    parts = raw_path.split("/")
+    segments = [part for part in parts if part not in ("", ".")]
+    if ".." in segments:
+        _invalid("SftpAddress is invalid: the path may not contain .. folders.")
+    names_folder = parts[-1] in ("", ".") or "." not in segments[-1]
+    if names_folder:
+        folders, filename = segments, DEFAULT_FILENAME
+    else:
+        folders, filename = segments[:-1], segments[-1]
+        if filename.rpartition(".")[2].lower() != "pdf":
+            raise InvalidArgument("Invalid file extension. Only .pdf files are supported.", field=_FIELD)
+    root = "/" if raw_path.startswith("/") else ""
+    return root + "/".join(folders), filename
+
+
+def _host_name_key(host: str) -> str:
+    """One spelling per host, for known_hosts entries and the allowlist."""
+    host = host.strip().strip("[]")
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host.lower().rstrip(".")
+
+
+def _known_hosts_name(host: str, port: int) -> str:
+    """The host pattern OpenSSH writes in known_hosts: bare on port 22, `[host]:port` elsewhere."""
+    name = _host_name_key(host)
+    return name if port == DEFAULT_PORT else f"[{name}]:{port}"
+
+
+async def upload_pdf(
+    target: SftpTarget,
+    *,
+    username: str,
+    password: str,
+    data: bytes,
+    host_key_policy: str,
+    known_hosts: Path,
+    allowed_hosts: Sequence[str] = (),
+    connect_timeout: float = 10.0,
+) -> str:
+    """Write `data` to `target` over SFTP and return `target.location`.
+
+    Missing folders are created and an existing file is replaced. The data goes to a temporary file in the
+    target folder first and is renamed into place, so a failed upload never leaves a partial file at the
+    target. `host_key_policy` is `accept-new` (remember a host's first key in `known_hosts`, refuse a changed
+    one), `strict` (only keys already in `known_hosts`) or `off`. Every failure raises InvalidArgument (or
+    FailedPrecondition for a known_hosts file the service cannot use); the password never appears in one.
+    """
+    if host_key_policy not in HOST_KEY_POLICIES:
+        raise ValueError(f"host_key_policy must be one of {', '.join(HOST_KEY_POLICIES)}")
+    if not username:
+        raise InvalidArgument("SftpUsername is required.", field="SftpUsername")
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in username):
+        raise InvalidArgument(
+            "SftpUsername is invalid: it contains control characters.", field="SftpUsername"
+        )
+    if allowed_hosts and _host_name_key(target.host) not in {_host_name_key(h) for h in allowed_hosts}:
+        raise InvalidArgument(
+            f"SFTP host {target.host} is not allowed: it is not among the hosts this service may export to.",
+            field=_FIELD,
+        )
+    upload = _Upload(target, username, password, connect_timeout)
+    try:
+        with _redacting_logs(password):
+            await upload.run(data, host_key_policy, known_hosts)
+    except InvalidArgument as exc:
+        logger.info("SFTP export to %s as %s failed: %s", target.location, username, exc.message)
+        raise
+    logger.info("SFTP export wrote %d bytes to %s as %s", len(data), target.location, username)
+    return target.location
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A malformed record is the logging module's to report; a filter must not raise into asyncssh.
+            return True
+        if self._secret in message:
+            record.msg, record.args = message.replace(self._secret, "********"), None
+        return True
+
+
+@contextmanager
+def _redacting_logs(password: str) -> Iterator[None]:
+    """Keep the password out of log records while an upload runs.
+
+    asyncssh logs what a server says (disconnect and SFTP error reasons), and a server can quote the
+    password back. Filters do not inherit, so each logger asyncssh writes to gets its own.
+    """
+    if not password:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("asyncssh", "asyncssh.sftp", __name__)]
+    redact = _Redact(password)
+    for each in loggers:
+        each.addFilter(redact)
+    try:
+        yield
+    finally:
+        for each in loggers:
+            each.removeFilter(redact)
+
+
+class _HostKeyGate(asyncssh.SSHClient):
+    """Decides on host keys that known_hosts does not already vouch for."""
+
+    def __init__(self, policy: str, known: asyncssh.SSHKnownHosts | None) -> None:
+        self._policy = policy
+        self._known = known
+        self.new_key: asyncssh.SSHKey | None = None
+        self.key_changed = False
+        self.key_unknown = False
+        self.key_revoked = False
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        # asyncssh asks only after the key failed to match the known_hosts entries for this host.
+        assert self._known is not None
+        matches = self._known.match(host, addr, None if port == DEFAULT_PORT else port)
+        # asyncssh's match() drops `[host]:port` @revoked entries when it falls back to bare-host ones, so
+        # a key revoked for this port would reach us here: look both up.
+        revoked = set(self._known.match(host, addr, None)[2])
+        if port != DEFAULT_PORT:
+            revoked.update(self._known.match(f"[{host}]:{port}", "", None)[2])
+        if key in revoked:
+            self.key_revoked = True
+            return False
+        # host keys, CA keys, X.509 certificates and subjects: anything that pins this host
+        if any(matches[i] for i in (0, 1, 3, 5)):
+            self.key_changed = True
+            return False
+        if self._policy == "accept-new":
+            self.new_key = key
+            return True
+        self.key_unknown = True
+        return False
+
+
+class _Upload:
+    """One export attempt; turns every failure into a message without the password."""
+
+    def __init__(self, target: SftpTarget, username: str, password: str, timeout: float) -> None:
+        self.target = target
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.server = f"SFTP server {target.authority}"
+
+    def fail(self, message: str) -> NoReturn:
+        if self.password:
+            message = message.replace(self.password, "********")
+        raise InvalidArgument(message, field=_FIELD) from None
+
+    def reason(self, exc: BaseException) -> str:
+        """A server-supplied reason, made safe to show: one short line, no control characters."""
+        text = getattr(exc, "reason", "") or str(exc) or type(exc).__name__
+        text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text))
+        text = " ".join(text.split())[:_MAX_REASON_LENGTH].rstrip(".")
+        return text or type(exc).__name__
+
+    async def run(self, data: bytes, policy: str, known_hosts: Path) -> None:
+        known = None if policy == "off" else await asyncio.to_thread(_read_known_hosts, known_hosts)
+        gate = _HostKeyGate(policy, known)
+        conn = await self.connect(gate, known)
+        try:
+            if gate.new_key is not None:
+                name = _known_hosts_name(self.target.host, self.target.port)
+                await asyncio.to_thread(_remember_host_key, known_hosts, name, gate.new_key)
+                logger.info("SFTP host key of %s remembered in %s", name, known_hosts)
+            await self.deliver(conn, data)
+        except BaseException:
+            # A graceful close waits on the server, which may be the very thing that failed.
+            conn.abort()
+            raise
+        conn.close()
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self.cleanup_seconds):
+                await conn.wait_closed()
+
+    async def connect(
+        self, gate: _HostKeyGate, known: asyncssh.SSHKnownHosts | None
+    ) -> asyncssh.SSHClientConnection:
+        target = self.target
+        try:
+            conn, _ = await asyncssh.create_connection(
+                lambda: gate,
+                target.host,
+                target.port,
+                username=self.username,
+                password=self.password,
+                known_hosts=known,
+                host_key_alias=_host_name_key(target.host),
+                # Nothing in the service account's ~/.ssh (config, keys, agent) may change how we log in.
+                config=None,
+                client_keys=None,
+                agent_path=None,
+                gss_auth=False,
+                gss_kex=False,
+                x509_trusted_certs=None,
+                preferred_auth=("password", "keyboard-interactive"),
+                connect_timeout=self.timeout,
+            )
+        except asyncssh.HostKeyNotVerifiable as exc:
+            if gate.key_revoked:
+                self.fail(
+                    f"{self.server} presented a host key the service's known_hosts file marks as revoked."
+                )
+            if gate.key_changed:
+                self.fail(
+                    f"{self.server} presented a host key different from the one remembered for it; if the "
+                    "server's key changed on purpose, remove its entry from the service's known_hosts file."
+                )
+            if gate.key_unknown:
+                self.fail(
+                    f"{self.server} is not in the service's known_hosts file, and host keys are checked "
+                    "strictly; add the server's key to known_hosts first."
+                )
+            self.fail(f"{self.server} presented a host key this service does not trust: {self.reason(exc)}.")
+        except asyncssh.PermissionDenied:
+            self.fail(f"{self.server} did not accept the user name and password for {self.username}.")
+        except asyncssh.DisconnectError as exc:
+            self.fail(f"{self.server} ended the connection: {self.reason(exc)}.")
+        except TimeoutError:
+            self.fail(f"{self.server} did not answer within {self.timeout:g} seconds.")
+        except (socket.gaierror, UnicodeError):
+            self.fail(f"SFTP host {target.host} could not be found.")
+        except ConnectionRefusedError:
+            self.fail(f"{self.server} refused the connection; check the host and port.")
+        except ConnectionError as exc:
+            self.fail(f"{self.server} ended the connection: {exc.strerror or self.reason(exc)}.")
+        except OSError as exc:
+            self.fail(f"Could not connect to {self.server}: {exc.strerror or self.reason(exc)}.")
+        except asyncssh.Error as exc:
+            self.fail(f"{self.server} failed to set up the session: {self.reason(exc)}.")
+        return conn
+
+    async def deliver(self, conn: asyncssh.SSHClientConnection, data: bytes) -> None:
+        target = self.target
+        step = "start an SFTP session"
+        try:
+            async with asyncio.timeout(self.timeout + len(data) / _MIN_TRANSFER_RATE):
+                sftp = await conn.start_sftp_client()
+                step = f"create folder {target.directory}"
+                await self.make_folders(sftp)
+                step = f"write {target.path}"
+                await self.write_and_rename(sftp, data)
+                sftp.exit()
+        except (
+            asyncssh.SFTPConnectionLost,
+            asyncssh.SFTPNoConnection,
+            asyncssh.DisconnectError,
+            ConnectionError,
+        ):
+            self.fail(f"{self.server} closed the connection before {target.path} was written.")
+        except asyncssh.SFTPError as exc:
+            self.fail(f"{self.server} could not {step}: {self.reason(exc)}.")
+        except TimeoutError:
+            self.fail(f"{self.server} stopped answering while trying to {step}.")
+        except (asyncssh.Error, OSError) as exc:
+            self.fail(f"{self.server} failed while trying to {step}: {self.reason(exc)}.")
+
+    async def make_folders(self, sftp: asyncssh.SFTPClient) -> None:
+        directory = self.target.directory
+        if directory in ("", "/") or await sftp.isdir(directory):
+            return
+        current = "/" if directory.startswith("/") else ""
+        for segment in directory.strip("/").split("/"):
+            current = posixpath.join(current, segment)
+            try:
+                await sftp.mkdir(current)
+            except asyncssh.SFTPError:
+                # SFTP v3 reports an existing folder as a bare failure, and a folder we may not write to
+                # may still exist (created by someone else, or by a concurrent export).
+                if await sftp.isdir(current):
+                    continue
+                if await sftp.exists(current):
+                    self.fail(
+                        f"{self.server} could not create folder {current}: a file of that name is in the way."
+                    )
+                raise
+
+    async def write_and_rename(self, sftp: asyncssh.SFTPClient, data: bytes) -> None:
+        target = self.target
+        temporary = posixpath.join(target.directory, f".{target.filename}.{secrets.token_hex(8)}.part")
+        file = await sftp.open(temporary, "xb")
+        try:
+            await file.write(data, 0)
+            # Durability before the rename publishes the file, where the server offers it.
+            with suppress(asyncssh.SFTPOpUnsupported):
+                await file.fsync()
+            await file.close()
+            try:
+                await sftp.posix_rename(temporary, target.path)
+            except asyncssh.SFTPOpUnsupported:
+                # Plain SFTP v3 rename will not replace a file: remove the old one first (a short window
+                # without a file, but never a partial one).
+                with suppress(asyncssh.SFTPNoSuchFile):
+                    await sftp.remove(target.path)
+                await sftp.rename(temporary, target.path)
+        except BaseException:
+            await self.discard(sftp, file, temporary)
+            raise
+
+    async def discard(self, sftp: asyncssh.SFTPClient, file: asyncssh.SFTPClientFile, path: str) -> None:
+        """Best effort, bounded: a dead server cannot remove anything, and the first error matters more."""
+        with suppress(Exception):
+            async with asyncio.timeout(self.cleanup_seconds):
+                # Closed first: Windows servers refuse to delete an open file.
+                with suppress(asyncssh.Error):
+                    await file.close()
+                await sftp.remove(path)
+
+    @property
+    def cleanup_seconds(self) -> float:
+        return min(_CLEANUP_SECONDS, self.timeout)
+
+
+def _read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as exc:
+        raise FailedPrecondition(f"The SFTP known_hosts file could not be read: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise FailedPrecondition(
+            "The SFTP known_hosts file could not be read: it is not UTF-8 text."
+        ) from None
+    try:
+        return asyncssh.import_known_hosts(text)
+    except ValueError as exc:
+        raise FailedPrecondition(f"The SFTP known_hosts file is invalid: {exc}.") from None
+
+
+def _remember_host_key(path: Path, name: str, key: asyncssh.SSHKey) -> None:
+    algorithm, blob = key.export_public_key("openssh").decode("ascii").split()[:2]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a+b") as file:
+            entry = f"{name} {algorithm} {blob}\n".encode("ascii")
+            if file.tell() > 0:
+                file.seek(-1, 2)
+                # A hand-edited file may lack its final newline; our entry must not join its last line.
+                if file.read(1) != b"\n":
+                    entry = b"\n" + entry
+            file.write(entry)
+    except OSError as exc:
+        raise FailedPrecondition(f"The SFTP known_hosts file could not be written: {exc.strerror}.") from None

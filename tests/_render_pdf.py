@@ -1,0 +1,149 @@
+"""Rendered PDFs read back for the renderer's tests: words with their boxes, pixels, and sheets to render."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.enums import SheetFieldType
+from service.models import NO_DATETIME
+from service.sheetdef_xml import parse_sheetdef
+from service.sheets import FIELD_COPIED, SHEET_COPIED
+
+SHEETDEFS = Path(__file__).resolve().parents[2] / "shared" / "opendental" / "sheetdefs"
+PT = 0.72
+
+TEXT_KINDS = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.StaticText)
+
+
+def sheet_from_def(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A sheet made from a definition file as CreateSheet makes it, every input and output filled in."""
+    sheet_def, field_defs = parse_sheetdef(path)
+    sheet = {column: getattr(sheet_def, column) for column in SHEET_COPIED}
+    fields = []
+    for n, field_def in enumerate(field_defs):
+        field = {column: getattr(field_def, column) for column in FIELD_COPIED}
+        field["DateTimeSig"] = NO_DATETIME
+        if field["FieldType"] in (SheetFieldType.OutputText, SheetFieldType.InputField):
+            # A middle initial's box holds a letter, not a word.
+            field["FieldValue"] = f"Val{n}" if field["Width"] >= 80 else "ABCDEFGHIJ"[n % 10]
+        fields.append(field)
+    return sheet, fields
+
+
+def field(kind: SheetFieldType, value: str = "", **columns: Any) -> dict[str, Any]:
+    """A sheetfield row with Open Dental's defaults for what `columns` leaves out."""
+    row: dict[str, Any] = {
+        "FieldType": int(kind),
+        "FieldName": "",
+        "FieldValue": value,
+        "FontSize": 10.0,
+        "FontName": "Microsoft Sans Serif",
+        "FontIsBold": False,
+        "XPos": 100,
+        "YPos": 100,
+        "Width": 300,
+        "Height": 40,
+        "GrowthBehavior": 0,
+        "TextAlign": 0,
+        "ItemColor": -16777216,
+        "DateTimeSig": NO_DATETIME,
+        "RadioButtonValue": "",
+    }
+    return row | columns
+
+
+def letter(**columns: Any) -> dict[str, Any]:
+    """A portrait US-letter sheet row (850 x 1100 px)."""
+    return {
+        "Description": "Test",
+        "Width": 850,
+        "Height": 1100,
+        "IsLandscape": False,
+        "FontSize": 10.0,
+    } | columns
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+@dataclass(frozen=True)
+class Page:
+    width: float
+    height: float
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+    def find(self, text: str) -> list[Word]:
+        return [word for word in self.words if word.text == text]
+
+
+def read_pages(pdf: bytes) -> list[Page]:
+    """Every page with its words and their boxes in points from the top left corner, per pdftotext."""
+    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    root = ET.fromstring(out)
+    pages = []
+    for page in root.iter("{http://www.w3.org/1999/xhtml}page"):
+        words = tuple(
+            Word(
+                word.text or "",
+                float(word.attrib["xMin"]),
+                float(word.attrib["yMin"]),
+                float(word.attrib["xMax"]),
+                float(word.attrib["yMax"]),
+            )
+            for word in page.iter("{http://www.w3.org/1999/xhtml}word")
+        )
+        pages.append(Page(float(page.attrib["width"]), float(page.attrib["height"]), words))
+    return pages
+
+
+@dataclass(frozen=True)
+class Raster:
+    """One page at 72 dpi: a pixel per point."""
+
+    width: int
+    height: int
+    channels: int
+    data: bytes
+
+    def at(self, x: float, y: float) -> tuple[int, ...]:
+        offset = (int(y) * self.width + int(x)) * self.channels
+        return tuple(self.data[offset : offset + self.channels])
+
+    def darkest(self, left: float, top: float, right: float, bottom: float) -> int:
+        """The lowest channel value in the region (255: all white)."""
+        return min(
+            min(self.at(x, y))
+            for y in range(max(0, int(top)), min(self.height, int(bottom)))
+            for x in range(max(0, int(left)), min(self.width, int(right)))
+        )
+
+
+def rasterize(pdf: bytes, page: int = 1, *, gray: bool = True) -> Raster:
+    """The page as pdftoppm draws it."""
+    options = ["-gray"] if gray else []
+    out = subprocess.run(
+        # No output root: the image goes to stdout.
+        ["pdftoppm", "-r", "72", "-f", str(page), "-l", str(page), *options, "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout
+    header = re.match(rb"(P[56])\s+(\d+)\s+(\d+)\s+255\s", out)
+    assert header, out[:20]
+    width, height = int(header[2]), int(header[3])
+    return Raster(width, height, 1 if header[1] == b"P5" else 3, out[header.end() :])

@@ -1,0 +1,28 @@
+"""Stand-ins for render_sheet_pdf that PdfRenderer's tests run in its worker processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def worker_pid(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
+    """The process it ran in."""
+    return str(os.getpid()).encode()
+
+
+def busy(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
+    """Holds a CPU for sheet["seconds"], as a long render does."""
+    deadline = time.process_time() + float(sheet.get("seconds", 0))
+    while time.process_time() < deadline:
+        pass
+    return b"%PDF-busy"
+
+
+def dies_when_asked(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
+    """Kills its worker process when sheet["die"] is set."""
+    if sheet.get("die"):
+        os._exit(1)
+    return b"%PDF-alive"
