@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 DATA_DIR ?= data
 
-.PHONY: run test install gen check-gen lint typecheck buf pytest clean
+.PHONY: run test install gen check-gen lint typecheck buf pytest docs clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(INSTALLED)
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) init-db
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) seed-demo
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) serve
+
+# The README's picture of a rendered sheet (needs poppler-utils' pdftoppm).
+docs: $(INSTALLED)
+	$(PY) tools/sample_sheet.py
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py

@@ -175,6 +175,8 @@ class _Layout:
             ReportableName=name,
             TabOrder=len(self.fields) + 1,
         )
+        # As in Open Dental's own definitions, the box around a check box is a Rectangle.
+        self.rect(x, y, 13, 13)
 
     def line(self, x: int, y: int, w: int, h: int = 0) -> None:
         self._add(SheetFieldType.Line, x, y, w, h)
@@ -316,7 +318,7 @@ def _medical_history() -> list[SheetFieldDef]:
         layout.check(585, y + 2, "problem:" + condition, group=condition, value="N")
         layout.line(50, y + 22, 600)
     layout.text(50, 470, 300, 20, "Current medications:")
-    layout.input(50, 492, 750, 60, "medications")
+    layout.input(54, 496, 742, 52, "medications")
     layout.rect(50, 492, 750, 60)
     layout.signature(50, 580)
     return layout.fields
@@ -332,7 +334,7 @@ def _exam() -> list[SheetFieldDef]:
         layout.text(278, y, 80, 20, "Normal")
         layout.input(370, y, 430, 20, area + " notes")
     layout.text(50, 330, 200, 20, "Findings:", bold=True)
-    layout.input(50, 352, 750, 120, "findings")
+    layout.input(54, 356, 742, 112, "findings")
     layout.rect(50, 352, 750, 120)
     layout.output(50, 500, 300, 20, "sheet.DateTimeSheet")
     return layout.fields

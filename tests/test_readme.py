@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests._sftp_servers import PASSWORD, USERNAME, asyncssh_peer, contents
 from tests._stack import Stack
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -43,6 +44,8 @@ def test_readme_has_curl_and_grpcurl_examples_for_each_route() -> None:
         "/sheetfielddefs?",
         "/sheetfielddefs/12",
         "-X PUT",
+        "/pdf",
+        "/DownloadSftp",
     ):
         assert route in commands, route
     for rpc in (
@@ -56,28 +59,46 @@ def test_readme_has_curl_and_grpcurl_examples_for_each_route() -> None:
         "GetSheetDef",
         "ListSheetFieldDefs",
         "GetSheetFieldDef",
+        "RenderSheetPdf",
+        "ExportSheetSftp",
     ):
         assert f"SheetService/{rpc}" in commands, rpc
 
 
-async def test_every_readme_example_succeeds(stack: Stack) -> None:
+async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     http_port = stack.rest_urls["in-process"].rsplit(":", 1)[1]
     env = os.environ | {"PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
-    for command in readme_commands():
-        line = command.replace("127.0.0.1:30222", f"127.0.0.1:{http_port}").replace(
-            "127.0.0.1:50051", stack.grpc_target
-        )
-        args = shlex.split(line)
-        if args[0] == "curl":
-            args[1:1] = ["--fail-with-body" if "PatNum=0" not in line else "-s", "-S"]
-        process = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-        assert process.returncode == 0, (command, out, err)
-        if "grpc.health" not in line and args[0] == "curl" and "openapi" not in line:
-            json.loads(out)
-        if "PatNum=0" in line:
-            assert out == b'"PatNum is invalid."'
+    async with asyncssh_peer(tmp_path / "sftp") as sftp:
+        swaps = {
+            "127.0.0.1:30222": f"127.0.0.1:{http_port}",
+            "127.0.0.1:50051": stack.grpc_target,
+            "127.0.0.1:2222": f"127.0.0.1:{sftp.port}",
+            '"office"': f'"{USERNAME}"',
+            '"s3cret"': f'"{PASSWORD}"',
+        }
+        for command in readme_commands():
+            out = await _run(command, swaps, env, tmp_path)
+            if "PatNum=0" in command:
+                assert out == b'"PatNum is invalid."'
+            elif command.startswith("curl") and " -o " not in command:
+                json.loads(out)
+    assert (tmp_path / "sheet-1.pdf").read_bytes().startswith(b"%PDF-")
+    assert sorted(contents(sftp.root)) == ["Sheets/2026/letter.pdf", "Sheets/sheet.pdf"]
+
+
+async def _run(command: str, swaps: dict[str, str], env: dict[str, str], cwd: Path) -> bytes:
+    """Run one README command with the test's ports and credentials; it must succeed."""
+    line = command
+    for old, new in swaps.items():
+        line = line.replace(old, new)
+    args = shlex.split(line)
+    if args[0] == "curl" and "PatNum=0" not in line:
+        args[1:1] = ["--fail-with-body", "-S"]
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, (command, out, err)
+    return out
