@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from google.api import httpbody_pb2
 
 from gateway.dialect import body_to_message, parse_json_body, query_to_message, response_to_od
@@ -19,6 +21,7 @@ from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service
 from service.api import SERVICE
 from service.errors import SheetsError
+from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,6 +37,19 @@ _HTTP_EXPLANATIONS = {
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(message, status=status, headers=headers, dumps=_dumps)
+
+
+def _measured(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def measure(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        response = await handler(request)
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.observe(f"{request.method} {route}", str(response.status), time.perf_counter() - started)
+        return response
+
+    return measure
 
 
 @web.middleware
@@ -83,9 +99,16 @@ def _handler(route: Route, invoker: Invoker) -> _Handler:
     return handle
 
 
-def create_app(invoker: Invoker, *, max_body_bytes: int = 1 << 20) -> web.Application:
-    """The gateway application over an invoker (in-process or remote)."""
-    app = web.Application(middlewares=[_errors], client_max_size=max_body_bytes)
+def create_app(
+    invoker: Invoker, *, max_body_bytes: int = 1 << 20, service_metrics: Metrics | None = None
+) -> web.Application:
+    """The gateway application over an invoker (in-process or remote).
+
+    `/metrics` shows the gateway's HTTP counters, and the service API's when it
+    runs in this process.
+    """
+    metrics = Metrics("sheets_http", "HTTP requests by route and status.", ("route", "status"))
+    app = web.Application(middlewares=[_measured(metrics), _errors], client_max_size=max_body_bytes)
     routes = routes_from_service(SERVICE)
     for route in routes:
         app.router.add_route(route.http_method, route.aiohttp_path, _handler(route, invoker))
@@ -97,8 +120,13 @@ def create_app(invoker: Invoker, *, max_body_bytes: int = 1 << 20) -> web.Applic
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response("ok", dumps=_dumps)
 
+    async def metrics_text(_: web.Request) -> web.Response:
+        text = metrics.render() + (service_metrics.render() if service_metrics else "")
+        return web.Response(text=text, content_type="text/plain", headers={"Cache-Control": "no-store"})
+
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_text)
     return app
 
 

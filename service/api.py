@@ -8,6 +8,7 @@ edges translate those exactly once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from service.auth import Authenticator
 from service.db import write_transaction
 from service.enums import SheetFieldType
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
+from service.metrics import Metrics
 from service.render import PdfRenderer
 from service.settings import Settings
 from service.sftp import parse_sftp_address, upload_pdf
@@ -164,6 +166,9 @@ class SheetsApi:
         self._settings = settings
         self._auth = authenticator
         self._renderer = renderer
+        self.metrics = Metrics(
+            "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
+        )
         self._methods: Mapping[str, Callable[[Any], Awaitable[Message]]] = {
             "ListSheets": self.list_sheets,
             "GetSheet": self.get_sheet,
@@ -181,8 +186,19 @@ class SheetsApi:
 
     async def call(self, method_name: str, request: Message, authorization: str | None) -> Message:
         """Authenticate, validate, then run one method; raises `service.errors`."""
-        self._auth.check(authorization, write=method_name in WRITE_METHODS)
-        validate(request)
+        started = time.perf_counter()
+        outcome = "OK"
+        try:
+            self._auth.check(authorization, write=method_name in WRITE_METHODS)
+            validate(request)
+            return await self._run(method_name, request)
+        except SheetsError as error:
+            outcome = error.grpc_code
+            raise
+        finally:
+            self.metrics.observe(method_name, outcome, time.perf_counter() - started)
+
+    async def _run(self, method_name: str, request: Message) -> Message:
         try:
             return await self._methods[method_name](request)
         except SheetsError:

@@ -121,7 +121,9 @@ async def _serve(args: argparse.Namespace) -> None:
         grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
         print(f"gRPC: {settings.grpc_listen} (port {grpc_server.port})", flush=True)
         if settings.gateway:
-            app = create_app(InProcessInvoker(api), max_body_bytes=settings.max_body_bytes)
+            app = create_app(
+                InProcessInvoker(api), max_body_bytes=settings.max_body_bytes, service_metrics=api.metrics
+            )
             runner, port = await start_gateway(app, settings.http_listen)
             print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
         await _wait_for_signal()

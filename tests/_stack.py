@@ -62,10 +62,13 @@ async def running_stack(
     runners = []
     try:
         urls = {}
-        for mode, invoker in (("in-process", InProcessInvoker(api)), ("remote", RemoteInvoker(channel))):
-            runner, port = await start_gateway(
-                create_app(invoker, max_body_bytes=config.max_body_bytes), "127.0.0.1:0"
-            )
+        gateways = (
+            ("in-process", InProcessInvoker(api), api.metrics),
+            ("remote", RemoteInvoker(channel), None),
+        )
+        for mode, invoker, metrics in gateways:
+            app = create_app(invoker, max_body_bytes=config.max_body_bytes, service_metrics=metrics)
+            runner, port = await start_gateway(app, "127.0.0.1:0")
             runners.append(runner)
             urls[mode] = f"http://127.0.0.1:{port}"
         yield Stack(engine, config, server, target, urls, seeded.patients, seeded.sheet_defs)
