@@ -77,11 +77,13 @@ def _pdf_name(route: Route, request: web.Request) -> str:
 
 def _handler(route: Route, invoker: Invoker) -> _Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        authorization = request.headers.get("Authorization")
+        invoker.authenticate(route, authorization)
         message = route.input_type()
         query_to_message(route, list(request.query.items()), request.match_info, message)
         if route.body:
             body_to_message(route, parse_json_body(await request.read()), message)
-        response = await invoker(route, message, request.headers.get("Authorization"))
+        response = await invoker(route, message, authorization)
         if isinstance(response, httpbody_pb2.HttpBody):
             return web.Response(
                 body=response.data,
@@ -130,10 +132,15 @@ def create_app(
     return app
 
 
-async def start_gateway(app: web.Application, listen: str) -> tuple[web.AppRunner, int]:
-    """Serve app on `host:port` (port 0 picks one); returns the runner and the port."""
+async def start_gateway(
+    app: web.Application, listen: str, *, grace: float = 10.0
+) -> tuple[web.AppRunner, int]:
+    """Serve app on `host:port` (port 0 picks one); returns the runner and the port.
+
+    On cleanup, requests in flight get `grace` seconds to finish.
+    """
     host, _, port = listen.rpartition(":")
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]"), int(port))
     await site.start()

@@ -9,12 +9,16 @@ import grpc
 from google.protobuf.message import Message
 
 from gateway.routes import Route
-from service.api import SheetsApi
-from service.errors import HTTP_STATUS_BY_GRPC_CODE, SheetsError
+from service.api import WRITE_METHODS, SheetsApi
+from service.auth import Authenticator, is_header_text
+from service.errors import HTTP_STATUS_BY_GRPC_CODE, SheetsError, Unauthenticated
 
 
 class Invoker(Protocol):
     """Calls one RPC with its request and the caller's Authorization value."""
+
+    def authenticate(self, route: Route, authorization: str | None) -> None:
+        """Refuse a caller before its request is even parsed (raises `service.errors`)."""
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message: ...
 
@@ -25,6 +29,9 @@ class InProcessInvoker:
 
     def __init__(self, api: SheetsApi) -> None:
         self._api = api
+
+    def authenticate(self, route: Route, authorization: str | None) -> None:
+        self._api.authenticate(route.method_name, authorization)
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message:
         return await self._api.call(route.method_name, request, authorization)
@@ -39,13 +46,42 @@ class RemoteError(SheetsError):
         self.http_status = HTTP_STATUS_BY_GRPC_CODE.get(code.name, 500)
 
 
-class RemoteInvoker:
-    """Calls a gRPC target over one shared channel."""
+# What a caller is told when the status came from the transport (the target is
+# down, a deadline passed), not from our service: gRPC's own text names
+# internal addresses and is not an explanation in Open Dental's style.
+_TRANSPORT_MESSAGES = {
+    grpc.StatusCode.UNAVAILABLE: "The service is unavailable. Try again later.",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "The service did not answer in time.",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "The response is too large.",
+}
 
-    def __init__(self, channel: grpc.aio.Channel, *, timeout: float = 60.0) -> None:
+
+def _remote_error(error: grpc.aio.AioRpcError) -> RemoteError:
+    code = error.code()
+    ours = any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
+    if ours:
+        return RemoteError(code, error.details() or code.name)
+    return RemoteError(code, _TRANSPORT_MESSAGES.get(code, "Internal error."))
+
+
+class RemoteInvoker:
+    """Calls a gRPC target over one shared channel (the gateway authenticates first)."""
+
+    def __init__(
+        self, channel: grpc.aio.Channel, *, authenticator: Authenticator | None = None, timeout: float = 60.0
+    ) -> None:
         self._channel = channel
         self._timeout = timeout
         self._stubs: dict[str, Callable[..., Awaitable[Any]]] = {}
+        # With keys of its own, the gateway refuses callers before parsing; the
+        # target checks every call again either way.
+        self._auth = authenticator
+
+    def authenticate(self, route: Route, authorization: str | None) -> None:
+        if authorization is not None and not is_header_text(authorization):
+            raise Unauthenticated("Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey.")
+        if self._auth is not None:
+            self._auth.check(authorization, write=route.method_name in WRITE_METHODS)
 
     def _stub(self, route: Route) -> Callable[..., Awaitable[Any]]:
         stub = self._stubs.get(route.full_method)
@@ -63,5 +99,5 @@ class RemoteInvoker:
         try:
             response: Message = await self._stub(route)(request, metadata=metadata, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise RemoteError(exc.code(), exc.details() or exc.code().name) from None
+            raise _remote_error(exc) from None
         return response

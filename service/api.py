@@ -29,7 +29,7 @@ from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Una
 from service.metrics import Metrics
 from service.render import PdfRenderer
 from service.settings import Settings
-from service.sftp import parse_sftp_address, upload_pdf
+from service.sftp import check_target, parse_sftp_address, upload_pdf
 from service.sheets import Practice, create_sheet, load_sheet
 from service.validation import validate
 
@@ -101,6 +101,11 @@ _FIELD_COLUMNS = [
         "DateTimeSig",
     )
 ]
+# Fields of sheets that are not soft-deleted: a deleted sheet's fields are gone with it.
+_LIVE_FIELDS = models.SHEETFIELD.join(
+    models.SHEET,
+    sa.and_(models.SHEET.c.SheetNum == models.SHEETFIELD.c.SheetNum, models.SHEET.c.IsDeleted == 0),
+)
 _SHEETDEF_COLUMNS = [models.SHEETDEF.c[name] for name in ("SheetDefNum", "Description", "SheetType")]
 _FIELDDEF_COLUMNS = [
     models.SHEETFIELDDEF.c[name]
@@ -184,32 +189,36 @@ class SheetsApi:
             "GetSheetFieldDef": self.get_sheet_field_def,
         }
 
+    def authenticate(self, method_name: str, authorization: str | None) -> None:
+        """The auth check alone, for an edge that must refuse before it parses a request."""
+        self._auth.check(authorization, write=method_name in WRITE_METHODS)
+
     async def call(self, method_name: str, request: Message, authorization: str | None) -> Message:
-        """Authenticate, validate, then run one method; raises `service.errors`."""
+        """Authenticate, validate, then run one method; raises only `service.errors`."""
         started = time.perf_counter()
         outcome = "OK"
         try:
-            self._auth.check(authorization, write=method_name in WRITE_METHODS)
+            self.authenticate(method_name, authorization)
             validate(request)
-            return await self._run(method_name, request)
+            return await self._methods[method_name](request)
         except SheetsError as error:
             outcome = error.grpc_code
             raise
-        finally:
-            self.metrics.observe(method_name, outcome, time.perf_counter() - started)
-
-    async def _run(self, method_name: str, request: Message) -> Message:
-        try:
-            return await self._methods[method_name](request)
-        except SheetsError:
-            raise
+        except sa.exc.DataError:
+            # The database refused a value (a length or range its column cannot hold).
+            outcome = "INVALID_ARGUMENT"
+            raise InvalidArgument("A value does not fit its database column.") from None
         except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError, TimeoutError) as exc:
             # The pool reconnects (pre-ping) once the database is back: no restart needed.
+            outcome = "UNAVAILABLE"
             log.warning("%s: database unavailable: %s", method_name, type(exc).__name__)
             raise Unavailable("The database is unavailable. Try again later.") from None
         except Exception:
+            outcome = "INTERNAL"
             log.exception("%s failed", method_name)
             raise Internal("Internal error.") from None
+        finally:
+            self.metrics.observe(method_name, outcome, time.perf_counter() - started)
 
     def _page(self, request: Any) -> tuple[int, int]:
         maximum = self._settings.page_limit
@@ -226,9 +235,19 @@ class SheetsApi:
         async with self._engine.connect() as conn:
             return (await conn.execute(sa.select(column).where(column == key))).first() is not None
 
-    async def _one(self, columns: list[sa.Column[Any]], where: sa.ColumnElement[bool], missing: str) -> Any:
+    async def _one(
+        self,
+        columns: list[sa.Column[Any]],
+        where: sa.ColumnElement[bool],
+        missing: str,
+        *,
+        select_from: sa.FromClause | None = None,
+    ) -> Any:
+        query = sa.select(*columns).where(where)
+        if select_from is not None:
+            query = query.select_from(select_from)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(sa.select(*columns).where(where))).first()
+            row = (await conn.execute(query)).first()
         if row is None:
             raise NotFound(missing)
         return row
@@ -275,9 +294,10 @@ class SheetsApi:
         return await self._renderer.render(sheet, fields)
 
     async def export_sheet_sftp(self, request: pb.ExportSheetSftpRequest) -> pb.ExportSheetSftpResponse:
-        # The address is checked before any rendering or connecting.
-        target = parse_sftp_address(request.sftp_address)
+        # Everything that needs no connection is checked before rendering.
         settings = self._settings
+        target = parse_sftp_address(request.sftp_address)
+        check_target(target, username=request.sftp_username, allowed_hosts=settings.sftp_allowed_hosts)
         location = await upload_pdf(
             target,
             username=request.sftp_username,
@@ -298,23 +318,28 @@ class SheetsApi:
     async def list_sheet_fields(self, request: pb.ListSheetFieldsRequest) -> pb.ListSheetFieldsResponse:
         offset, limit = self._page(request)
         field = models.SHEETFIELD.c
-        query = sa.select(*_FIELD_COLUMNS).order_by(field.SheetFieldNum).offset(offset).limit(limit)
+        query = (
+            sa.select(*_FIELD_COLUMNS)
+            .select_from(_LIVE_FIELDS)
+            .order_by(field.SheetFieldNum)
+            .offset(offset)
+            .limit(limit)
+        )
         if request.HasField("sheet_num"):
             query = query.where(field.SheetNum == request.sheet_num)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        if (
-            not rows
-            and request.HasField("sheet_num")
-            and not await self._exists(models.SHEET, request.sheet_num)
-        ):
-            raise NotFound("Sheet not found.")
+        if not rows and request.HasField("sheet_num"):
+            await self._get_sheet(request.sheet_num)
         return pb.ListSheetFieldsResponse(sheet_fields=[_sheet_field(r) for r in rows])
 
     async def get_sheet_field(self, request: pb.GetSheetFieldRequest) -> pb.GetSheetFieldResponse:
         field = models.SHEETFIELD.c
         row = await self._one(
-            _FIELD_COLUMNS, field.SheetFieldNum == request.sheet_field_num, "SheetField not found."
+            _FIELD_COLUMNS,
+            field.SheetFieldNum == request.sheet_field_num,
+            "SheetField not found.",
+            select_from=_LIVE_FIELDS,
         )
         return pb.GetSheetFieldResponse(sheet_field=_sheet_field(row))
 
@@ -324,9 +349,9 @@ class SheetsApi:
         async with write_transaction(self._engine) as conn:
             row = (
                 await conn.execute(
-                    sa.select(field.FieldType, field.SheetNum).where(
-                        field.SheetFieldNum == request.sheet_field_num
-                    )
+                    sa.select(field.FieldType, field.SheetNum)
+                    .select_from(_LIVE_FIELDS)
+                    .where(field.SheetFieldNum == request.sheet_field_num)
                 )
             ).first()
             if row is None:

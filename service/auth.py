@@ -9,6 +9,11 @@ from service.errors import PermissionDenied, Unauthenticated
 from service.settings import ApiKey, Permission
 
 
+def is_header_text(value: str) -> bool:
+    """Printable ASCII: all a key can be, and all gRPC metadata may carry."""
+    return value.isascii() and value.isprintable()
+
+
 class Authenticator:
     """Checks an Authorization value against the configured keys.
 
@@ -30,6 +35,8 @@ class Authenticator:
             return
         if not authorization:
             raise Unauthenticated("Authorization header is missing. Use: ODFHIR DeveloperKey/CustomerKey.")
+        if not is_header_text(authorization):
+            raise Unauthenticated("Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey.")
         given = authorization.strip().encode()
         permission: Permission | None = None
         for expected, key_permission in self._keys:

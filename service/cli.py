@@ -116,23 +116,32 @@ async def _serve(args: argparse.Namespace) -> None:
         await db.init_db(engine)
     renderer = PdfRenderer(settings.render_workers)
     api = _build_api(settings, engine, renderer)
+    grpc_server = None
     runner = None
     try:
-        grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
-        print(f"gRPC: {settings.grpc_listen} (port {grpc_server.port})", flush=True)
-        if settings.gateway:
-            app = create_app(
-                InProcessInvoker(api), max_body_bytes=settings.max_body_bytes, service_metrics=api.metrics
-            )
-            runner, port = await start_gateway(app, settings.http_listen)
-            print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
+        try:
+            grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
+            print(f"gRPC: {settings.grpc_listen} (port {grpc_server.port})", flush=True)
+            if settings.gateway:
+                app = create_app(
+                    InProcessInvoker(api), max_body_bytes=settings.max_body_bytes, service_metrics=api.metrics
+                )
+                runner, port = await start_gateway(app, settings.http_listen, grace=settings.grace_seconds)
+                print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
+        except OSError as exc:
+            raise CommandError(f"cannot listen: {exc}") from None
         await _wait_for_signal()
         log.info("shutting down (grace %.0fs)", settings.grace_seconds)
-        await grpc_server.stop(settings.grace_seconds)
+        # Both surfaces stop taking calls at once; calls in flight get the grace period.
+        stopping = [grpc_server.stop(settings.grace_seconds)] + ([runner.cleanup()] if runner else [])
+        grpc_server = runner = None
+        await asyncio.gather(*stopping)
     finally:
         if runner is not None:
             await runner.cleanup()
-        renderer.close()
+        if grpc_server is not None:
+            await grpc_server.stop(0)
+        await asyncio.to_thread(renderer.close)
         await engine.dispose()
 
 
@@ -147,9 +156,15 @@ async def _gateway(args: argparse.Namespace) -> None:
         settings.check_listeners(settings.http_listen)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    async with grpc.aio.insecure_channel(args.target) as channel:
-        app = create_app(RemoteInvoker(channel), max_body_bytes=settings.max_body_bytes)
-        runner, port = await start_gateway(app, settings.http_listen)
+    keys = Authenticator(settings.api_keys) if settings.api_keys else None
+    # PDFs of many pages exceed gRPC's default 4 MB limit on what a client receives.
+    options = [("grpc.max_receive_message_length", 64 << 20)]
+    async with grpc.aio.insecure_channel(args.target, options=options) as channel:
+        app = create_app(RemoteInvoker(channel, authenticator=keys), max_body_bytes=settings.max_body_bytes)
+        try:
+            runner, port = await start_gateway(app, settings.http_listen, grace=settings.grace_seconds)
+        except OSError as exc:
+            raise CommandError(f"cannot listen: {exc}") from None
         print(f"REST: http://{settings.http_listen}/api/v1 (port {port}) -> gRPC {args.target}", flush=True)
         try:
             await _wait_for_signal()

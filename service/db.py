@@ -26,6 +26,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for SQLite (aiosqlite), MariaDB/MySQL (asyncmy) or PostgreSQL (asyncpg)."""
+    # Parameters are patient data: keep them out of logged errors.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -31,7 +31,7 @@ class Metrics:
             for (a, b), n in sorted(self._count.items())
         ]
         lines += [
-            f"# HELP {self._name}_seconds_total Time spent in {self._help[0].lower()}{self._help[1:]}",
+            f"# HELP {self._name}_seconds_total Seconds spent in: {self._help}",
             f"# TYPE {self._name}_seconds_total counter",
         ]
         lines += [

@@ -44,6 +44,36 @@ class _TinyBool(sa.types.TypeDecorator[bool]):
 TINYBOOL = _TinyBool()
 
 
+class _OpenDentalDateTime(sa.types.TypeDecorator[datetime]):
+    """A datetime column that reads MySQL's zero date as Open Dental's 0001-01-01.
+
+    Open Dental's databases run without strict mode, so '0000-00-00 00:00:00'
+    is common there; the MySQL drivers hand it over as a string (or None).
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_result_value(self, value: Any | None, dialect: sa.Dialect) -> datetime:
+        return value if isinstance(value, datetime) else NO_DATETIME
+
+
+class _OpenDentalDate(sa.types.TypeDecorator[date]):
+    """A date column that reads MySQL's zero date as Open Dental's 0001-01-01."""
+
+    impl = sa.Date
+    cache_ok = True
+
+    def process_result_value(self, value: Any | None, dialect: sa.Dialect) -> date:
+        if isinstance(value, datetime):
+            return value.date()
+        return value if isinstance(value, date) else NO_DATE
+
+
+DATETIME = _OpenDentalDateTime()
+DATE = _OpenDentalDate()
+
+
 def now_seconds() -> datetime:
     """Local wall-clock time to the second, as Open Dental stores it."""
     return datetime.now().replace(microsecond=0)
@@ -70,7 +100,7 @@ class Patient(SQLModel, table=True):
     PatStatus: int = _col(TINYINT, 0)
     Gender: int = _col(TINYINT, 0)
     Position: int = _col(TINYINT, 0)
-    Birthdate: date = _col(sa.Date, NO_DATE)
+    Birthdate: date = _col(DATE, NO_DATE)
     SSN: str = _col(sa.String(100), "")
     Address: str = _col(sa.String(100), "")
     Address2: str = _col(sa.String(100), "")
@@ -109,7 +139,7 @@ class Patient(SQLModel, table=True):
     County: str = _col(sa.String(255), "")
     GradeLevel: int = _col(TINYINT, 0)
     Urgency: int = _col(TINYINT, 0)
-    DateFirstVisit: date = _col(sa.Date, NO_DATE)
+    DateFirstVisit: date = _col(DATE, NO_DATE)
     ClinicNum: int = _col(BIG, 0)
     HasIns: str = _col(sa.String(255), "")
     TrophyFolder: str = _col(sa.String(255), "")
@@ -123,7 +153,7 @@ class Patient(SQLModel, table=True):
     SchedAfterTime: time = _col(sa.Time, MIDNIGHT)
     SchedDayOfWeek: int = _col(TINYINT, 0)
     Language: str = _col(sa.String(100), "")
-    AdmitDate: date = _col(sa.Date, NO_DATE)
+    AdmitDate: date = _col(DATE, NO_DATE)
     Title: str = _col(sa.String(15), "")
     PayPlanDue: float = _col(sa.Double, 0.0)
     SiteNum: int = _col(BIG, 0)
@@ -137,10 +167,10 @@ class Patient(SQLModel, table=True):
     TxtMsgOk: int = _col(TINYINT, 0)
     SmokingSnoMed: str = _col(sa.String(32), "")
     Country: str = _col(sa.String(255), "")
-    DateTimeDeceased: datetime = _col(sa.DateTime, NO_DATETIME)
+    DateTimeDeceased: datetime = _col(DATETIME, NO_DATETIME)
     BillingCycleDay: int = _col(sa.Integer, 0)
     SecUserNumEntry: int = _col(BIG, 0)
-    SecDateEntry: date = _col(sa.Date, NO_DATE)
+    SecDateEntry: date = _col(DATE, NO_DATE)
     HasSuperBilling: int = _col(TINYINT, 0)
     PatNumCloneFrom: int = _col(BIG, 0)
     DiscountPlanNum: int = _col(BIG, 0)
@@ -166,7 +196,7 @@ class SheetDef(SQLModel, table=True):
     IsMultiPage: bool = _col(TINYBOOL, False)
     BypassGlobalLock: int = _col(TINYINT, 0)
     HasMobileLayout: bool = _col(TINYBOOL, False)
-    DateTCreated: datetime = _col(sa.DateTime, NO_DATETIME)
+    DateTCreated: datetime = _col(DATETIME, NO_DATETIME)
     RevID: int = _col(sa.Integer, 0)
     AutoCheckSaveImage: bool = _col(TINYBOOL, False)
     AutoCheckSaveImageDocCategory: int = _col(BIG, 0)
@@ -216,7 +246,7 @@ class Sheet(SQLModel, table=True):
     SheetNum: int | None = _key()
     SheetType: int = _col(sa.Integer, 0)
     PatNum: int = _col(BIG, 0)
-    DateTimeSheet: datetime = _col(sa.DateTime, NO_DATETIME)
+    DateTimeSheet: datetime = _col(DATETIME, NO_DATETIME)
     FontSize: float = _col(sa.Float, 0.0)
     FontName: str = _col(sa.String(255), "")
     Width: int = _col(sa.Integer, 0)
@@ -231,7 +261,7 @@ class Sheet(SQLModel, table=True):
     SheetDefNum: int = _col(BIG, 0)
     DocNum: int = _col(BIG, 0)
     ClinicNum: int = _col(BIG, 0)
-    DateTSheetEdited: datetime = _col(sa.DateTime, NO_DATETIME)
+    DateTSheetEdited: datetime = _col(DATETIME, NO_DATETIME)
     HasMobileLayout: bool = _col(TINYBOOL, False)
     RevID: int = _col(sa.Integer, 0)
     WebFormSheetID: int = _col(BIG, 0)
@@ -262,7 +292,7 @@ class SheetField(SQLModel, table=True):
     ReportableName: str = _col(sa.String(255), "")
     TextAlign: int = _col(TINYINT, 0)
     ItemColor: int = _col(sa.Integer, 0)
-    DateTimeSig: datetime = _col(sa.DateTime, NO_DATETIME)
+    DateTimeSig: datetime = _col(DATETIME, NO_DATETIME)
     IsLocked: bool = _col(TINYBOOL, False)
     TabOrderMobile: int = _col(sa.Integer, 0)
     UiLabelMobile: str = _col(sa.Text, "")

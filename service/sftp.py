@@ -14,7 +14,9 @@ import posixpath
 import re
 import secrets
 import socket
+import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -32,7 +34,9 @@ DEFAULT_FILENAME = "sheet.pdf"
 HOST_KEY_POLICIES = ("accept-new", "strict", "off")
 
 _FIELD = "SftpAddress"
-_MAX_ADDRESS_LENGTH = 2048
+# The proto's max_length for SftpAddress, in the same unit (bytes of UTF-8). Through the API the request rule
+# fires first; this keeps the limit for callers that parse an address themselves.
+_MAX_ADDRESS_LENGTH = 1024
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _HOST_NAME = re.compile(r"(?!-)[\w-]{1,63}(?:\.(?!-)[\w-]{1,63})*\.?")
@@ -77,8 +81,8 @@ def parse_sftp_address(address: str) -> SftpTarget:
     text = address.strip()
     if not text:
         _invalid("SftpAddress is required.")
-    if len(text) > _MAX_ADDRESS_LENGTH:
-        _invalid(f"SftpAddress is too long: at most {_MAX_ADDRESS_LENGTH} characters.")
+    if len(text.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_LENGTH:
+        _invalid(f"SftpAddress is too long: at most {_MAX_ADDRESS_LENGTH} bytes of UTF-8.")
     if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in text):
         _invalid("SftpAddress is invalid: it contains control characters.")
     if _SCHEME.match(text):
@@ -162,6 +166,24 @@ def _known_hosts_name(host: str, port: int) -> str:
     return name if port == DEFAULT_PORT else f"[{name}]:{port}"
 
 
+def check_target(target: SftpTarget, *, username: str, allowed_hosts: Sequence[str] = ()) -> None:
+    """Every check of an export that needs no connection; raises InvalidArgument saying what is wrong.
+
+    `upload_pdf` runs it first too; a caller may run it earlier, before doing the work of producing the file.
+    """
+    if not username:
+        raise InvalidArgument("SftpUsername is required.", field="SftpUsername")
+    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in username):
+        raise InvalidArgument(
+            "SftpUsername is invalid: it contains control characters.", field="SftpUsername"
+        )
+    if allowed_hosts and _host_name_key(target.host) not in {_host_name_key(h) for h in allowed_hosts}:
+        raise InvalidArgument(
+            f"SFTP host {target.host} is not allowed: it is not among the hosts this service may export to.",
+            field=_FIELD,
+        )
+
+
 async def upload_pdf(
     target: SftpTarget,
     *,
@@ -183,63 +205,98 @@ async def upload_pdf(
     """
     if host_key_policy not in HOST_KEY_POLICIES:
         raise ValueError(f"host_key_policy must be one of {', '.join(HOST_KEY_POLICIES)}")
-    if not username:
-        raise InvalidArgument("SftpUsername is required.", field="SftpUsername")
-    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in username):
-        raise InvalidArgument(
-            "SftpUsername is invalid: it contains control characters.", field="SftpUsername"
-        )
-    if allowed_hosts and _host_name_key(target.host) not in {_host_name_key(h) for h in allowed_hosts}:
-        raise InvalidArgument(
-            f"SFTP host {target.host} is not allowed: it is not among the hosts this service may export to.",
-            field=_FIELD,
-        )
+    check_target(target, username=username, allowed_hosts=allowed_hosts)
     upload = _Upload(target, username, password, connect_timeout)
     try:
-        with _redacting_logs(password):
+        with _PASSWORD_GUARD.hiding(password):
             await upload.run(data, host_key_policy, known_hosts)
     except InvalidArgument as exc:
+        # Our own wording, host, user and path, and a server reason only when it does not quote the password.
         logger.info("SFTP export to %s as %s failed: %s", target.location, username, exc.message)
         raise
     logger.info("SFTP export wrote %d bytes to %s as %s", len(data), target.location, username)
     return target.location
 
 
-class _Redact(logging.Filter):
-    def __init__(self, secret: str) -> None:
+def _quotes(text: str, password: str) -> bool:
+    """Whether text contains the password; an empty password counts as in none."""
+    return bool(password) and password in text
+
+
+class _PasswordGuard(logging.Filter):
+    """Drops asyncssh log records that quote the password of an upload in progress.
+
+    asyncssh logs what a server says (disconnect and SFTP error reasons), which may quote the password back,
+    and at debug level 3 it dumps whole packets, the password request included. Such a record is dropped, not
+    masked: stars in place of a short password would show where it occurs in the text around it. Uploads may
+    run concurrently (in tasks or threads), so the filter holds every password in use and drops a record that
+    quotes any of them. Filters do not inherit, so each asyncssh logger gets it, and only while uploads run.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self._secret = secret
+        self._lock = threading.Lock()
+        self._uses: Counter[str] = Counter()
+        # Replaced whole under the lock, read without it: a record sees one consistent snapshot.
+        self._secrets: tuple[tuple[str, bytes], ...] = ()
+        self._loggers: list[logging.Logger] = []
+
+    @contextmanager
+    def hiding(self, password: str) -> Iterator[None]:
+        if not password:
+            yield
+            return
+        with self._lock:
+            self._uses[password] += 1
+            self._publish()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._uses[password] -= 1
+                if self._uses[password] <= 0:
+                    del self._uses[password]
+                self._publish()
+
+    def _publish(self) -> None:
+        self._secrets = tuple((p, p.encode("utf-8", "surrogatepass")) for p in self._uses)
+        if self._uses and not self._loggers:
+            self._loggers = _asyncssh_loggers()
+            for each in self._loggers:
+                each.addFilter(self)
+        elif not self._uses and self._loggers:
+            for each in self._loggers:
+                each.removeFilter(self)
+            self._loggers = []
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            # A malformed record is the logging module's to report; a filter must not raise into asyncssh.
+        secrets = self._secrets
+        if not secrets:
             return True
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, "********"), None
-        return True
+        try:
+            texts = [record.getMessage()]
+        except Exception:
+            # A record that cannot be formatted cannot be checked either; and a filter must not raise into
+            # asyncssh.
+            return False
+        if record.exc_info:
+            texts.append(logging.Formatter().formatException(record.exc_info))
+        texts.extend(text for text in (record.exc_text, record.stack_info) if text)
+        packet = getattr(record, "packet", None)
+        dump = bytes(packet) if isinstance(packet, (bytes, bytearray, memoryview)) else b""
+        return not any(
+            any(text_secret in text for text in texts) or byte_secret in dump
+            for text_secret, byte_secret in secrets
+        )
 
 
-@contextmanager
-def _redacting_logs(password: str) -> Iterator[None]:
-    """Keep the password out of log records while an upload runs.
+def _asyncssh_loggers() -> list[logging.Logger]:
+    names = {"asyncssh", "asyncssh.sftp"}
+    names.update(name for name in list(logging.Logger.manager.loggerDict) if name.startswith("asyncssh."))
+    return [logging.getLogger(name) for name in sorted(names)]
 
-    asyncssh logs what a server says (disconnect and SFTP error reasons), and a server can quote the
-    password back. Filters do not inherit, so each logger asyncssh writes to gets its own.
-    """
-    if not password:
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in ("asyncssh", "asyncssh.sftp", __name__)]
-    redact = _Redact(password)
-    for each in loggers:
-        each.addFilter(redact)
-    try:
-        yield
-    finally:
-        for each in loggers:
-            each.removeFilter(redact)
+
+_PASSWORD_GUARD = _PasswordGuard()
 
 
 class _HostKeyGate(asyncssh.SSHClient):
@@ -277,7 +334,12 @@ class _HostKeyGate(asyncssh.SSHClient):
 
 
 class _Upload:
-    """One export attempt; turns every failure into a message without the password."""
+    """One export attempt; turns every failure into a message without the password.
+
+    A message is built from our own wording, the host, port, user and path the caller gave, and at most one
+    piece of text from the server or the OS (`reason`), left out whole when it quotes the password. Nothing is
+    ever replaced in the finished message.
+    """
 
     def __init__(self, target: SftpTarget, username: str, password: str, timeout: float) -> None:
         self.target = target
@@ -286,17 +348,27 @@ class _Upload:
         self.timeout = timeout
         self.server = f"SFTP server {target.authority}"
 
-    def fail(self, message: str) -> NoReturn:
-        if self.password:
-            message = message.replace(self.password, "********")
-        raise InvalidArgument(message, field=_FIELD) from None
+    def fail(self, message: str, detail: str = "") -> NoReturn:
+        """Raise our own wording, followed by `: detail` when there is one (see `reason`)."""
+        text = f"{message}: {detail}." if detail else f"{message}."
+        raise InvalidArgument(text, field=_FIELD) from None
 
-    def reason(self, exc: BaseException) -> str:
-        """A server-supplied reason, made safe to show: one short line, no control characters."""
-        text = getattr(exc, "reason", "") or str(exc) or type(exc).__name__
-        text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text))
-        text = " ".join(text.split())[:_MAX_REASON_LENGTH].rstrip(".")
-        return text or type(exc).__name__
+    def reason(self, exc: BaseException, text: object = None) -> str:
+        """What the server (or the OS) said, made safe to show: one short line, no control characters.
+
+        `text` defaults to the exception's reason. Text that quotes the password is dropped whole (an empty
+        result): masking it would still show where the password occurs.
+        """
+        raw = str(text if text is not None else getattr(exc, "reason", "") or exc)
+        if _quotes(raw, self.password):
+            return ""
+        if not raw:
+            return type(exc).__name__
+        cleaned = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in raw)
+        cleaned = " ".join(cleaned.split())[:_MAX_REASON_LENGTH].rstrip(".")
+        if _quotes(cleaned, self.password):
+            return ""
+        return cleaned or type(exc).__name__
 
     async def run(self, data: bytes, policy: str, known_hosts: Path) -> None:
         known = None if policy == "off" else await asyncio.to_thread(_read_known_hosts, known_hosts)
@@ -343,35 +415,35 @@ class _Upload:
         except asyncssh.HostKeyNotVerifiable as exc:
             if gate.key_revoked:
                 self.fail(
-                    f"{self.server} presented a host key the service's known_hosts file marks as revoked."
+                    f"{self.server} presented a host key the service's known_hosts file marks as revoked"
                 )
             if gate.key_changed:
                 self.fail(
                     f"{self.server} presented a host key different from the one remembered for it; if the "
-                    "server's key changed on purpose, remove its entry from the service's known_hosts file."
+                    "server's key changed on purpose, remove its entry from the service's known_hosts file"
                 )
             if gate.key_unknown:
                 self.fail(
                     f"{self.server} is not in the service's known_hosts file, and host keys are checked "
-                    "strictly; add the server's key to known_hosts first."
+                    "strictly; add the server's key to known_hosts first"
                 )
-            self.fail(f"{self.server} presented a host key this service does not trust: {self.reason(exc)}.")
+            self.fail(f"{self.server} presented a host key this service does not trust", self.reason(exc))
         except asyncssh.PermissionDenied:
-            self.fail(f"{self.server} did not accept the user name and password for {self.username}.")
+            self.fail(f"{self.server} did not accept the user name and password for {self.username}")
         except asyncssh.DisconnectError as exc:
-            self.fail(f"{self.server} ended the connection: {self.reason(exc)}.")
+            self.fail(f"{self.server} ended the connection", self.reason(exc))
         except TimeoutError:
-            self.fail(f"{self.server} did not answer within {self.timeout:g} seconds.")
+            self.fail(f"{self.server} did not answer within {self.timeout:g} seconds")
         except (socket.gaierror, UnicodeError):
-            self.fail(f"SFTP host {target.host} could not be found.")
+            self.fail(f"SFTP host {target.host} could not be found")
         except ConnectionRefusedError:
-            self.fail(f"{self.server} refused the connection; check the host and port.")
+            self.fail(f"{self.server} refused the connection; check the host and port")
         except ConnectionError as exc:
-            self.fail(f"{self.server} ended the connection: {exc.strerror or self.reason(exc)}.")
+            self.fail(f"{self.server} ended the connection", self.reason(exc, exc.strerror or None))
         except OSError as exc:
-            self.fail(f"Could not connect to {self.server}: {exc.strerror or self.reason(exc)}.")
+            self.fail(f"Could not connect to {self.server}", self.reason(exc, exc.strerror or None))
         except asyncssh.Error as exc:
-            self.fail(f"{self.server} failed to set up the session: {self.reason(exc)}.")
+            self.fail(f"{self.server} failed to set up the session", self.reason(exc))
         return conn
 
     async def deliver(self, conn: asyncssh.SSHClientConnection, data: bytes) -> None:
@@ -391,13 +463,13 @@ class _Upload:
             asyncssh.DisconnectError,
             ConnectionError,
         ):
-            self.fail(f"{self.server} closed the connection before {target.path} was written.")
+            self.fail(f"{self.server} closed the connection before {target.path} was written")
         except asyncssh.SFTPError as exc:
-            self.fail(f"{self.server} could not {step}: {self.reason(exc)}.")
+            self.fail(f"{self.server} could not {step}", self.reason(exc))
         except TimeoutError:
-            self.fail(f"{self.server} stopped answering while trying to {step}.")
+            self.fail(f"{self.server} stopped answering while trying to {step}")
         except (asyncssh.Error, OSError) as exc:
-            self.fail(f"{self.server} failed while trying to {step}: {self.reason(exc)}.")
+            self.fail(f"{self.server} failed while trying to {step}", self.reason(exc))
 
     async def make_folders(self, sftp: asyncssh.SFTPClient) -> None:
         directory = self.target.directory
@@ -415,7 +487,7 @@ class _Upload:
                     continue
                 if await sftp.exists(current):
                     self.fail(
-                        f"{self.server} could not create folder {current}: a file of that name is in the way."
+                        f"{self.server} could not create folder {current}: a file of that name is in the way"
                     )
                 raise
 

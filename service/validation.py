@@ -18,6 +18,15 @@ def _field_checks(field: FieldDescriptor) -> list[_Check]:
     rules = field.GetOptions().Extensions[options_pb2.rules]
     name, json = field.name, field.json_name
     checks: list[_Check] = []
+    if field.enum_type is not None:
+        # Proto3 enums accept any number on the wire; only declared ones mean something.
+        known = frozenset(value.number for value in field.enum_type.values)
+
+        def declared(message: Message) -> None:
+            if getattr(message, name) not in known:
+                raise InvalidArgument(f"{json} is invalid.", field=json)
+
+        checks.append(declared)
     tracks_presence = field.has_presence
     if rules.required:
         if tracks_presence:
@@ -45,8 +54,10 @@ def _field_checks(field: FieldDescriptor) -> list[_Check]:
         limit = rules.max_length
 
         def max_length(message: Message) -> None:
-            if len(getattr(message, name)) > limit:
-                raise InvalidArgument(f"{json} is too long: at most {limit} characters.", field=json)
+            value: str = getattr(message, name)
+            # The limit is the column's, in bytes (MySQL TEXT holds 65535 bytes, not characters).
+            if len(value) > limit or (not value.isascii() and len(value.encode()) > limit):
+                raise InvalidArgument(f"{json} is too long: at most {limit} bytes of UTF-8.", field=json)
 
         checks.append(max_length)
     return checks

@@ -120,8 +120,9 @@ class Peer(ABC):
 
 
 class _PasswordServer(asyncssh.SSHServer):
-    def __init__(self, on_connect: Callable[[], None]) -> None:
+    def __init__(self, on_connect: Callable[[], None], password: str = PASSWORD) -> None:
         self._on_connect = on_connect
+        self._password = password
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._on_connect()
@@ -133,7 +134,7 @@ class _PasswordServer(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
-        return username == USERNAME and secrets.compare_digest(password, PASSWORD)
+        return username == USERNAME and secrets.compare_digest(password, self._password)
 
 
 class PermissionsSFTPServer(asyncssh.SFTPServer):
@@ -216,10 +217,16 @@ class EchoingSFTPServer(PermissionsSFTPServer):
 class AsyncsshPeer(Peer):
     kind = "asyncssh"
 
-    def __init__(self, root: Path, sftp_server: type[asyncssh.SFTPServer] = PermissionsSFTPServer) -> None:
+    def __init__(
+        self,
+        root: Path,
+        sftp_server: type[asyncssh.SFTPServer] = PermissionsSFTPServer,
+        password: str = PASSWORD,
+    ) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self._sftp_server = sftp_server
+        self._password = password
         self._connections = 0
         self._acceptors: list[asyncssh.SSHAcceptor] = []
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
@@ -242,7 +249,7 @@ class AsyncsshPeer(Peer):
             host,
             port,
             server_host_keys=[self.host_key],
-            server_factory=lambda: _PasswordServer(self._count),
+            server_factory=lambda: _PasswordServer(self._count, self._password),
             sftp_factory=lambda chan: server_class(chan, chroot=chroot),
             allow_scp=False,
         )
@@ -279,10 +286,10 @@ class AsyncsshPeer(Peer):
 
 @contextlib.asynccontextmanager
 async def asyncssh_peer(
-    root: Path, sftp_server: type[asyncssh.SFTPServer] = PermissionsSFTPServer
+    root: Path, sftp_server: type[asyncssh.SFTPServer] = PermissionsSFTPServer, *, password: str = PASSWORD
 ) -> AsyncIterator[AsyncsshPeer]:
-    """An in-process asyncssh SFTP server chrooted to root."""
-    peer = AsyncsshPeer(root, sftp_server)
+    """An in-process asyncssh SFTP server chrooted to root, accepting USERNAME with `password`."""
+    peer = AsyncsshPeer(root, sftp_server, password)
     await peer.start()
     try:
         yield peer

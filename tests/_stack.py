@@ -64,7 +64,7 @@ async def running_stack(
         urls = {}
         gateways = (
             ("in-process", InProcessInvoker(api), api.metrics),
-            ("remote", RemoteInvoker(channel), None),
+            ("remote", RemoteInvoker(channel, authenticator=Authenticator(config.api_keys)), None),
         )
         for mode, invoker, metrics in gateways:
             app = create_app(invoker, max_body_bytes=config.max_body_bytes, service_metrics=metrics)

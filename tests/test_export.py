@@ -4,6 +4,7 @@ and gRPC, against asyncssh's and OpenSSH's SFTP servers."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,41 +166,54 @@ async def test_strict_host_keys_refuse_an_unknown_server(
     assert contents(peer.root) == {}
 
 
-async def test_list_sheets_keeps_answering_while_249_field_exports_run(stack: Stack, tmp_path: Path) -> None:
+async def test_list_sheets_keeps_answering_while_249_field_exports_run(tmp_path: Path) -> None:
+    """Each export's render holds a CPU for LONG_RENDER_SECONDS; were rendering on the
+    event loop, a ListSheets call would wait that long behind it."""
     from service import db
     from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+    from tests._render_workers import LONG_RENDER_SECONDS, long_render
     from tests._sftp_servers import asyncssh_peer
     from tests.conftest import SHEETDEF_FILES
 
     medical = next(p for p in SHEETDEF_FILES if p.name == "MedicalHist.xml")
     sheet_def, field_defs = parse_sheetdef(medical)
     assert len(field_defs) == 249
-    async with db.write_transaction(stack.engine) as conn:
-        def_num = await insert_sheetdef(conn, sheet_def, field_defs)
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncssh_peer(tmp_path / "root") as peer,
-        grpc.aio.insecure_channel(stack.grpc_target) as channel,
-    ):
-        rest = Rest(session, stack.rest_urls["in-process"])
-        numbers = []
-        for _ in range(4):
-            body = {"SheetDefNum": def_num, "PatNum": stack.demo_patients[0]}
-            numbers.append(int((await rest.request("POST", "/api/v1/sheets", json=body))[1]["SheetNum"]))
-        exporter = Exporter("rest-in-process", stack, session)
-        exports = [
-            asyncio.create_task(exporter.export(peer.address(f"medical-{n}.pdf"), sheet_num=n))
-            for n in numbers
-        ]
-        stub = SheetServiceStub(channel)
-        answered_during_exports = 0
-        while not all(task.done() for task in exports):
-            reply = await stub.ListSheets(
-                pb.ListSheetsRequest(pat_num=stack.demo_patients[0]), metadata=(("authorization", ALL_KEY),)
-            )
-            assert len(reply.sheets) == 4
-            answered_during_exports += not all(task.done() for task in exports)
-        outcomes = [task.result() for task in exports]
+    renderer = PdfRenderer(workers=2, render_fn=long_render)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'stall.db'}"
+    try:
+        async with (
+            running_stack(url, tmp_path / "data", renderer) as stack,
+            aiohttp.ClientSession() as session,
+            asyncssh_peer(tmp_path / "root") as peer,
+            grpc.aio.insecure_channel(stack.grpc_target) as channel,
+        ):
+            async with db.write_transaction(stack.engine) as conn:
+                def_num = await insert_sheetdef(conn, sheet_def, field_defs)
+            rest = Rest(session, stack.rest_urls["in-process"])
+            numbers = []
+            for _ in range(4):
+                body = {"SheetDefNum": def_num, "PatNum": stack.demo_patients[0]}
+                numbers.append(int((await rest.request("POST", "/api/v1/sheets", json=body))[1]["SheetNum"]))
+            stub = SheetServiceStub(channel)
+            request = pb.ListSheetsRequest(pat_num=stack.demo_patients[0])
+            auth = (("authorization", ALL_KEY),)
+            await stub.ListSheets(request, metadata=auth)
+            exporter = Exporter("rest-in-process", stack, session)
+            exports = [
+                asyncio.create_task(exporter.export(peer.address(f"medical-{n}.pdf"), sheet_num=n))
+                for n in numbers
+            ]
+            latencies = []
+            while not all(task.done() for task in exports):
+                started = time.perf_counter()
+                reply = await stub.ListSheets(request, metadata=auth)
+                latencies.append(time.perf_counter() - started)
+                assert len(reply.sheets) == 4
+            outcomes = [task.result() for task in exports]
+    finally:
+        renderer.close()
     assert [o.status for o in outcomes] == [201] * 4
     assert sorted(contents(peer.root)) == sorted(f"medical-{n}.pdf" for n in numbers)
-    assert answered_during_exports >= 3
+    # 4 renders on 2 workers take at least two rounds of LONG_RENDER_SECONDS.
+    assert len(latencies) >= 10
+    assert max(latencies) < LONG_RENDER_SECONDS / 2

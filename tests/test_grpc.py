@@ -127,7 +127,7 @@ INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
             "CreateSheet",
             pb.CreateSheetRequest(sheet_def_num=1, pat_num=1, internal_note="x" * 65536),
             INVALID,
-            "InternalNote is too long: at most 65535 characters.",
+            "InternalNote is too long: at most 65535 bytes of UTF-8.",
         ),
         (
             "CreateSheet",

@@ -26,10 +26,10 @@ def _schema() -> dict[str, list[tuple[str, str]]]:
 
 def _sample(column: sa.Column[Any], n: int) -> Any:
     """A value for a column that differs from its default and exercises its type."""
-    kind = column.type
-    python = getattr(kind, "impl_instance", kind).python_type if not isinstance(kind, sa.Date) else date
-    if isinstance(kind, models._TinyBool):
+    if isinstance(column.type, models._TinyBool):
         return True
+    kind = getattr(column.type, "impl_instance", column.type)
+    python = kind.python_type if not isinstance(kind, sa.Date) else date
     if isinstance(kind, sa.DateTime) or column.name == "DateTStamp":
         return datetime(2024, 2, 29, 13, 45, n % 60)
     if isinstance(kind, sa.Date):
@@ -169,3 +169,19 @@ async def test_tables_created_by_open_dentals_ddl_accept_our_writes(bare_engine:
     builtin = sum(len(fields) for _, fields in builtin_sheetdefs())
     assert await count(bare_engine, models.SHEETFIELDDEF) == len(field_defs) + builtin
     assert await count(bare_engine, models.SHEETFIELD) == 1
+
+
+async def test_mysql_zero_dates_read_as_open_dentals_year_one(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "mysql":
+        pytest.skip("zero dates exist only in MySQL/MariaDB (Open Dental runs them without strict mode)")
+    async with db.write_transaction(engine) as conn:
+        await conn.exec_driver_sql("SET SESSION sql_mode = ''")
+        await conn.execute(sa.insert(models.PATIENT).values(db.row(models.Patient(LName="Zero"))))
+        await conn.execute(sa.insert(models.SHEET).values(db.row(models.Sheet(PatNum=1))))
+        await conn.exec_driver_sql("UPDATE patient SET Birthdate = '0000-00-00'")
+        await conn.exec_driver_sql("UPDATE sheet SET DateTimeSheet = '0000-00-00 00:00:00'")
+    async with engine.connect() as conn:
+        patient = (await conn.execute(sa.select(models.PATIENT))).one()
+        sheet = (await conn.execute(sa.select(models.SHEET))).one()
+    assert patient.Birthdate == models.NO_DATE
+    assert sheet.DateTimeSheet == models.NO_DATETIME

@@ -3,11 +3,15 @@ the in-process and the remote gateway."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import logging
 import re
 from typing import Any
 
+import aiohttp
+import grpc
 import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
@@ -192,11 +196,12 @@ async def test_create_sheet_refuses_an_unsupported_sheet_type(rest: Rest, stack:
     assert "Consent, PatientLetter, PatientForm, MedicalHistory" in body
 
 
-async def test_create_sheet_refuses_an_over_long_internal_note(rest: Rest, stack: Stack) -> None:
-    body = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": 1, "InternalNote": "x" * 70000}
+@pytest.mark.parametrize("note", ["x" * 70000, "é" * 40000])
+async def test_create_sheet_refuses_an_over_long_internal_note(rest: Rest, stack: Stack, note: str) -> None:
+    body = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": 1, "InternalNote": note}
     assert (await rest.request("POST", "/api/v1/sheets", json=body))[:2] == (
         400,
-        "InternalNote is too long: at most 65535 characters.",
+        "InternalNote is too long: at most 65535 bytes of UTF-8.",
     )
 
 
@@ -414,3 +419,83 @@ async def test_metrics_need_no_key_and_count_requests(rest: Rest, stack: Stack) 
 
 async def test_healthz_needs_no_key(rest: Rest) -> None:
     assert (await rest.request("GET", "/healthz", auth=None))[:2] == (200, "ok")
+
+
+async def test_a_caller_without_a_key_is_refused_before_the_request_is_parsed(rest: Rest) -> None:
+    status, _, _ = await rest.request("GET", "/api/v1/sheets", params={"Bogus": "1"}, auth=None)
+    assert status == 401
+    status, _, _ = await rest.request("POST", "/api/v1/sheets", data=b"{not json", auth=READ_KEY)
+    assert status == 401
+
+
+async def _raw_get(base: str, path: str, authorization: bytes) -> tuple[int, bytes]:
+    """A request whose header bytes no HTTP client library would send."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"GET "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: "
+        + authorization
+        + b"\r\n\r\n"
+    )
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.parametrize("header", ["ODFHIR dév/cust".encode(), b"ODFHIR \xff\xfe/cust"])
+async def test_an_authorization_header_that_is_not_ascii_is_401_not_500(rest: Rest, header: bytes) -> None:
+    status, body = await _raw_get(rest.base, "/api/v1/sheetdefs", header)
+    assert (status, body) == (401, b'"Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey."')
+
+
+async def test_a_control_character_in_a_header_is_a_bad_request(rest: Rest) -> None:
+    status, _ = await _raw_get(rest.base, "/api/v1/sheetdefs", b"ODFHIR a\x01b/c")
+    assert status == 400
+
+
+async def test_fields_of_a_deleted_sheet_are_gone_with_it(rest: Rest, stack: Stack) -> None:
+    sheet = await _create(rest, stack, def_index=2)
+    _, fields, _ = await rest.request(
+        "GET", "/api/v1/sheetfields", params={"SheetNum": str(sheet["SheetNum"])}
+    )
+    async with db.write_transaction(stack.engine) as conn:
+        await conn.execute(
+            sa.update(models.SHEET).where(models.SHEET.c.SheetNum == sheet["SheetNum"]).values(IsDeleted=True)
+        )
+    params = {"SheetNum": str(sheet["SheetNum"])}
+    assert (await rest.request("GET", "/api/v1/sheetfields", params=params))[:2] == (404, "Sheet not found.")
+    assert (await rest.request("GET", "/api/v1/sheetfields"))[:2] == (200, [])
+    path = f"/api/v1/sheetfields/{fields[0]['SheetFieldNum']}"
+    assert (await rest.request("GET", path))[:2] == (404, "SheetField not found.")
+    assert (await rest.request("PUT", path, json={"FieldValue": "x"}))[:2] == (404, "SheetField not found.")
+
+
+async def test_api_keys_never_reach_the_logs(rest: Rest, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await rest.request("GET", "/api/v1/sheetdefs")
+    await rest.request("GET", "/api/v1/sheetdefs", auth="ODFHIR devkey/wrongcustomer")
+    await rest.request("POST", "/api/v1/sheets", json={"SheetDefNum": 1, "PatNum": 1}, auth=READ_KEY)
+    for secret in ("custkey", "readcust", "wrongcustomer"):
+        assert secret not in caplog.text
+
+
+async def test_remote_gateway_with_its_target_down_is_503_with_an_explanation() -> None:
+    from gateway.app import create_app, start_gateway
+    from gateway.invokers import RemoteInvoker
+    from tests._sftp_servers import free_port
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
+        runner, port = await start_gateway(create_app(RemoteInvoker(channel, timeout=5)), "127.0.0.1:0")
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/api/v1/sheetdefs") as response,
+            ):
+                assert response.status == 503
+                assert await response.json() == "The service is unavailable. Try again later."
+        finally:
+            await runner.cleanup()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -14,7 +15,14 @@ import asyncssh
 import pytest
 
 from service.errors import FailedPrecondition, InvalidArgument
-from service.sftp import SftpTarget, _known_hosts_name, parse_sftp_address, upload_pdf
+from service.sftp import (
+    _PASSWORD_GUARD,
+    SftpTarget,
+    _known_hosts_name,
+    check_target,
+    parse_sftp_address,
+    upload_pdf,
+)
 from tests._sftp_servers import (
     LOOPBACK,
     PASSWORD,
@@ -36,6 +44,10 @@ from tests._sftp_servers import (
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64
 BIG_PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4096
+# Letters that occur in our own wording ("SFTP server ... refused the connection"): masking such a password
+# in a finished message would show where the letter occurs.
+SHORT_PASSWORDS = ("e", "p", "s", "a")
+STARS = "********"
 
 
 @pytest.fixture
@@ -173,6 +185,8 @@ def test_extension_other_than_pdf_is_refused(address: str) -> None:
         ("a..b/x.pdf", "not a valid host name"),
         ("sftp://host/x.pdf", "without a scheme"),
         ("host/" + "a/" * 1100 + "x.pdf", "too long"),
+        ("host/" + "a" * 1016 + ".pdf", "too long: at most 1024 bytes of UTF-8"),
+        ("host/" + "\u00e9" * 510 + ".pdf", "too long: at most 1024 bytes of UTF-8"),
     ],
 )
 def test_malformed_address_is_refused_with_an_explanation(address: str, explanation: str) -> None:
@@ -180,6 +194,13 @@ def test_malformed_address_is_refused_with_an_explanation(address: str, explanat
         parse_sftp_address(address)
     assert explanation in caught.value.message
     assert caught.value.field == "SftpAddress"
+
+
+def test_address_of_the_proto_s_maximum_length_is_accepted() -> None:
+    # The proto allows 1024 bytes of UTF-8; the parser's own limit is the same, guarding other callers.
+    address = "host/" + "a" * 1015 + ".pdf"
+    assert len(address.encode()) == 1024
+    assert parse_sftp_address(address).filename == "a" * 1015 + ".pdf"
 
 
 def test_known_hosts_names_port_22_bare_and_other_ports_in_brackets() -> None:
@@ -417,11 +438,23 @@ async def test_server_quoting_the_password_back_never_gets_it_into_messages_or_l
 ) -> None:
     async with asyncssh_peer(tmp_path / "root", EchoingSFTPServer) as echoing:
         message = await refused(echoing.address("x.pdf"), known_hosts)
-    assert message == (
-        f"SFTP server {LOOPBACK}:{echoing.port} could not write x.pdf: quota exceeded for password ********."
-    )
-    # The autouse check then proves the reason reached the logs only with the password blanked out.
-    assert "quota exceeded for password" in caplog.text
+    # The server's reason is left out whole, not masked.
+    assert message == f"SFTP server {LOOPBACK}:{echoing.port} could not write x.pdf."
+    # Neither asyncssh's records of the reason (server and client side) nor ours carry it.
+    assert "quota exceeded" not in caplog.text
+    assert STARS not in caplog.text
+
+
+@pytest.mark.parametrize(("password", "kept"), [*((p, False) for p in SHORT_PASSWORDS), ("z", True)])
+async def test_server_reason_containing_the_password_is_left_out_whole(
+    tmp_path: Path, known_hosts: Path, caplog: pytest.LogCaptureFixture, password: str, kept: bool
+) -> None:
+    async with asyncssh_peer(tmp_path / "root", FailingWriteSFTPServer, password=password) as failing:
+        message = await refused(failing.address("Sheets/exam.pdf"), known_hosts, password=password)
+    ours = f"SFTP server {LOOPBACK}:{failing.port} could not write Sheets/exam.pdf"
+    # "No space left on device" contains each short password but not "z".
+    assert message == (f"{ours}: {FailingWriteSFTPServer.reason}." if kept else f"{ours}.")
+    assert STARS not in caplog.text
 
 
 async def test_silent_server_is_given_up_on_after_the_connect_timeout(known_hosts: Path) -> None:
@@ -489,3 +522,159 @@ async def test_empty_user_name_is_refused_before_connecting(known_hosts: Path) -
             host_key_policy="off",
             known_hosts=known_hosts,
         )
+
+
+# --- short passwords ----------------------------------------------------------------------------------------
+
+
+async def attempt(
+    address: str, known_hosts: Path, caplog: pytest.LogCaptureFixture, password: str
+) -> tuple[str, list[str]]:
+    """The message of a failed upload, and what our own logger said about it."""
+    start = len(caplog.records)
+    with pytest.raises(InvalidArgument) as caught:
+        await upload(address, known_hosts, password=password)
+    ours = [r.getMessage() for r in caplog.records[start:] if r.name == "service.sftp"]
+    return caught.value.message, ours
+
+
+def assert_nothing_masked(caplog: pytest.LogCaptureFixture) -> None:
+    for record in caplog.records:
+        assert STARS not in record.getMessage()
+    assert STARS not in caplog.text
+
+
+@pytest.mark.parametrize("password", SHORT_PASSWORDS)
+async def test_short_wrong_password_reads_as_any_other_wrong_password(
+    peer: Peer, known_hosts: Path, caplog: pytest.LogCaptureFixture, password: str
+) -> None:
+    address = peer.address("x.pdf")
+    long_message, long_logs = await attempt(address, known_hosts, caplog, f"zz-{secrets.token_urlsafe(24)}")
+    message, logs = await attempt(address, known_hosts, caplog, password)
+    assert (
+        message
+        == long_message
+        == (f"SFTP server {LOOPBACK}:{peer.port} did not accept the user name and password for {USERNAME}.")
+    )
+    assert logs == long_logs
+    assert logs
+    assert_nothing_masked(caplog)
+    assert contents(peer.root) == {}
+
+
+@pytest.mark.parametrize("password", SHORT_PASSWORDS)
+async def test_short_password_to_a_closed_port_reads_as_any_other_password(
+    known_hosts: Path, caplog: pytest.LogCaptureFixture, password: str
+) -> None:
+    address = f"{LOOPBACK}:{free_port()}/x.pdf"
+    long_message, long_logs = await attempt(address, known_hosts, caplog, f"zz-{secrets.token_urlsafe(24)}")
+    message, logs = await attempt(address, known_hosts, caplog, password)
+    assert message == long_message
+    assert message.endswith("refused the connection; check the host and port.")
+    assert logs == long_logs
+    assert logs
+    assert_nothing_masked(caplog)
+
+
+async def test_concurrent_uploads_with_different_passwords_each_read_plainly(
+    peer: Peer, known_hosts: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = peer.address("x.pdf")
+    messages = await asyncio.gather(
+        *(attempt(address, known_hosts, caplog, p) for p in (*SHORT_PASSWORDS, "zz-long-and-wrong"))
+    )
+    expected = f"SFTP server {LOOPBACK}:{peer.port} did not accept the user name and password for {USERNAME}."
+    assert {message for message, _ in messages} == {expected}
+    assert_nothing_masked(caplog)
+    assert not asyncssh_filters()
+
+
+async def test_packet_dumps_with_the_password_are_dropped_from_the_logs(
+    tmp_path: Path, known_hosts: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # At debug level 3 asyncssh dumps every packet, the password request included, 16 bytes a line: the
+    # password never appears whole in the text, only in the packet.
+    asyncssh.set_debug_level(3)
+    try:
+        async with asyncssh_peer(tmp_path / "root") as direct:
+            await upload(direct.address("x.pdf"), known_hosts)
+    finally:
+        asyncssh.set_debug_level(1)
+    assert contents(direct.root) == {"x.pdf": PDF}
+    dumps = [getattr(r, "packet", None) for r in caplog.records]
+    assert any(dumps)
+    assert not any(PASSWORD.encode() in dump for dump in dumps if dump)
+
+
+def asyncssh_filters() -> list[logging.Filter | object]:
+    return [f for name in ("asyncssh", "asyncssh.sftp") for f in logging.getLogger(name).filters]
+
+
+def test_log_guard_drops_records_quoting_any_password_in_use_only_while_it_is_in_use(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ssh, sftp, ours = (logging.getLogger(n) for n in ("asyncssh", "asyncssh.sftp", "service.sftp"))
+
+    def said(logger: logging.Logger, text: str) -> bool:
+        caplog.clear()
+        logger.info("server said: %s", text)
+        return any(r.getMessage() == f"server said: {text}" for r in caplog.records)
+
+    assert not asyncssh_filters()
+    with _PASSWORD_GUARD.hiding("first-secret"):
+        with _PASSWORD_GUARD.hiding("second-secret"), _PASSWORD_GUARD.hiding("second-secret"):
+            assert not said(ssh, "no first-secret here")
+            assert not said(sftp, "no second-secret here")
+            assert said(ssh, "nothing to hide")
+            # Case-sensitive, like the check on messages.
+            assert said(ssh, "FIRST-SECRET")
+        assert said(sftp, "no second-secret here")
+        assert not said(sftp, "no first-secret here")
+        # A record quoting the password is dropped, never rewritten.
+        assert STARS not in caplog.text
+        # Only asyncssh's loggers are guarded: our own records never carry the password by construction.
+        assert said(ours, "plain")
+        with _PASSWORD_GUARD.hiding(""):
+            assert said(ssh, "an empty password hides nothing")
+    assert said(ssh, "no first-secret here")
+    assert not asyncssh_filters()
+
+
+def test_log_guard_drops_records_it_cannot_format_or_whose_traceback_quotes_the_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ssh = logging.getLogger("asyncssh")
+    with _PASSWORD_GUARD.hiding("the-secret"):
+        try:
+            raise ValueError("rejected the-secret")
+        except ValueError:
+            ssh.exception("request failed")
+        ssh.info("%s %s", "one argument short")
+    assert not caplog.records
+
+
+# --- checks before connecting -------------------------------------------------------------------------------
+
+
+def test_check_target_refuses_what_needs_no_connection_to_refuse() -> None:
+    target = parse_sftp_address("SFTP.Example.com./Sheets/x.pdf")
+    check_target(target, username=USERNAME, allowed_hosts=())
+    check_target(target, username=USERNAME, allowed_hosts=("other.example.com", "sftp.example.com"))
+
+    with pytest.raises(InvalidArgument) as caught:
+        check_target(target, username="", allowed_hosts=())
+    assert (caught.value.message, caught.value.field) == ("SftpUsername is required.", "SftpUsername")
+
+    with pytest.raises(InvalidArgument) as caught:
+        check_target(target, username="jones\nroot", allowed_hosts=())
+    assert caught.value.message == "SftpUsername is invalid: it contains control characters."
+
+    with pytest.raises(InvalidArgument) as caught:
+        check_target(target, username=USERNAME, allowed_hosts=("other.example.com",))
+    assert caught.value.message == (
+        "SFTP host SFTP.Example.com. is not allowed: it is not among the hosts this service may export to."
+    )
+    assert caught.value.field == "SftpAddress"
+
+    v6 = parse_sftp_address("[0:0::1]:2222/x.pdf")
+    check_target(v6, username=USERNAME, allowed_hosts=("::1",))

@@ -92,7 +92,7 @@ class FieldRules(_message.Message):
     positive: _builtins.bool
     """The value must be a positive primary or foreign key."""
     max_length: _builtins.int
-    """Longest accepted string, in characters (0: no limit)."""
+    """Longest accepted string, in UTF-8 bytes as the database column counts them (0: no limit)."""
     def __init__(
         self,
         *,
