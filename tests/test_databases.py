@@ -1,0 +1,71 @@
+"""The whole API on SQLite, MariaDB and PostgreSQL: the REST and gRPC suites run on
+SQLite; this proves the same calls work on the engines Open Dental sites use."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+import aiohttp
+import grpc
+import pytest
+
+from opendental.sheets.v1 import options_pb2, resources_pb2
+from opendental.sheets.v1 import sheet_service_pb2 as pb
+from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
+from service import enums
+from service.render import PdfRenderer
+from tests._stack import ALL_KEY, Rest, running_stack
+
+
+async def test_every_route_works_on_each_database(
+    database_url: str, tmp_path: Path, renderer: PdfRenderer
+) -> None:
+    async with running_stack(database_url, tmp_path, renderer) as stack, aiohttp.ClientSession() as session:
+        rest = Rest(session, stack.rest_urls["in-process"])
+        created = []
+        for def_num in stack.demo_sheet_defs:
+            for pat_num in stack.demo_patients:
+                body = {"SheetDefNum": def_num, "PatNum": pat_num, "InternalNote": "Zoë 李"}
+                status, sheet, _ = await rest.request("POST", "/api/v1/sheets", json=body)
+                assert status == 200, sheet
+                created.append(sheet)
+        pat = stack.demo_patients[0]
+        status, listed, _ = await rest.request(
+            "GET", "/api/v1/sheets", params={"PatNum": str(pat), "Limit": "100"}
+        )
+        assert status == 200
+        assert listed == [s for s in created if s["PatNum"] == pat]
+        sheet = listed[0]
+        assert (await rest.request("GET", f"/api/v1/sheets/{sheet['SheetNum']}"))[1] == sheet
+        _, fields, _ = await rest.request(
+            "GET", "/api/v1/sheetfields", params={"SheetNum": str(sheet["SheetNum"])}
+        )
+        check = next(f for f in fields if f["FieldType"] == "CheckBox")
+        status, updated, _ = await rest.request(
+            "PUT", f"/api/v1/sheetfields/{check['SheetFieldNum']}", json={"FieldValue": "X"}
+        )
+        assert (status, updated["FieldValue"]) == (200, "X")
+        status, pdf, _ = await rest.request("GET", f"/api/v1/sheets/{sheet['SheetNum']}/pdf")
+        assert status == 200
+        assert pdf.startswith(b"%PDF-")
+        assert (await rest.request("GET", "/api/v1/sheetdefs", params={"SheetType": "ExamSheet"}))[0] == 200
+        async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+            reply = await SheetServiceStub(channel).ListSheets(
+                pb.ListSheetsRequest(pat_num=pat), metadata=(("authorization", ALL_KEY),)
+            )
+        assert [s.sheet_num for s in reply.sheets] == [s["SheetNum"] for s in listed]
+
+
+@pytest.mark.parametrize(
+    ("proto_enum", "enum"), [("SheetType", enums.SheetType), ("SheetFieldType", enums.SheetFieldType)]
+)
+def test_proto_enum_options_match_open_dentals_integers(proto_enum: str, enum: type[IntEnum]) -> None:
+    declared = {
+        value.GetOptions().Extensions[options_pb2.open_dental].name: value.GetOptions()
+        .Extensions[options_pb2.open_dental]
+        .value
+        for value in resources_pb2.DESCRIPTOR.enum_types_by_name[proto_enum].values
+        if value.number
+    }
+    assert declared == {enums.od_name(member): int(member) for member in enum}
