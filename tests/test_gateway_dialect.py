@@ -12,7 +12,6 @@ from typing import Any, cast
 import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2
-from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2
 
@@ -27,6 +26,8 @@ from gateway.routes import Route, routes_from_service
 from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
 from opendental.sheets.v1.resources_pb2 import SheetFieldType, SheetType
 from service.errors import InvalidArgument
+from tests._open_dental import OPEN_DENTAL_SHEETS_EXAMPLE
+from tests._protos import add_with_dependencies
 
 SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"]
 ROUTES = {route.method_name: route for route in routes_from_service(SERVICE)}
@@ -58,50 +59,6 @@ def _sheet(
         clinic_num=0,
         date_t_sheet_edited=_dt(edited),
     )
-
-
-# Open Dental's documented example response of GET /sheets?PatNum=123, as they print it.
-OPEN_DENTAL_SHEETS_EXAMPLE = """[
- {
-  "SheetNum": 45,
-  "SheetType": "PatientLetter",
-  "PatNum": 123,
-  "DateTimeSheet": "2021-11-16 02:45:38",
-  "InternalNote": "",
-  "Description": "Custom Patient Letter",
-  "IsWebForm": "false",
-  "SheetDefNum": 25,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-01-23 08:33:02"
- },
- {
-  "SheetNum": 47,
-  "SheetType": "MedicalHistory",
-  "PatNum": 123,
-  "DateTimeSheet": "2021-11-16 12:21:03",
-  "InternalNote": "",
-  "Description": "Medical History Simple",
-  "IsWebForm": "false",
-  "SheetDefNum": 24,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-11-23 04:20:12"
- },
- {
-  "SheetNum": 50,
-  "SheetType": "ExamSheet",
-  "PatNum": 123,
-  "DateTimeSheet": "2022-03-07 10:25:00",
-  "InternalNote": "",
-  "Description": "Exam",
-  "IsWebForm": "false",
-  "SheetDefNum": 20,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-03-07 10:25:22"
- }
-]"""
 
 
 # --- output ------------------------------------------------------------------
@@ -259,19 +216,6 @@ def test_a_message_without_fields_is_an_empty_object() -> None:
 # --- a message of our own, for the field kinds the Sheets API does not use ----
 
 
-def _add_with_dependencies(
-    pool: descriptor_pool.DescriptorPool, file: FileDescriptor, added: set[str]
-) -> None:
-    if file.name in added:
-        return
-    for dependency in file.dependencies:
-        _add_with_dependencies(pool, dependency, added)
-    proto = descriptor_pb2.FileDescriptorProto()
-    file.CopyToProto(proto)
-    pool.Add(proto)
-    added.add(file.name)
-
-
 def _thing_routes() -> dict[str, Route]:
     """`test.Thing` with one field of every kind, served by GET /things/{small}
     (everything else from the query) and PUT /things/{small} (body: `child`)."""
@@ -279,7 +223,7 @@ def _thing_routes() -> dict[str, Route]:
     added: set[str] = set()
     deps = (annotations_pb2.DESCRIPTOR, options_pb2.DESCRIPTOR, datetime_pb2.DESCRIPTOR, date_pb2.DESCRIPTOR)
     for dep in deps:
-        _add_with_dependencies(pool, dep, added)
+        add_with_dependencies(pool, dep, added)
     proto = descriptor_pb2.FileDescriptorProto(
         name="test/thing.proto", package="test", syntax="proto3", dependency=[d.name for d in deps]
     )

@@ -7,11 +7,12 @@ from typing import Any, cast
 import pytest
 from google.api import annotations_pb2, http_pb2, httpbody_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
-from google.protobuf.descriptor import FileDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import ServiceDescriptor
 from google.type import datetime_pb2
 
 from gateway.routes import Route, location, routes_from_service
 from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
+from tests._protos import add_with_dependencies
 
 SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"]
 ROUTES = {route.method_name: route for route in routes_from_service(SERVICE)}
@@ -131,26 +132,13 @@ def test_location_is_none_for_a_route_without_a_template() -> None:
 # A service of our own, in its own pool, to exercise what SheetService does not use.
 
 
-def _add_with_dependencies(
-    pool: descriptor_pool.DescriptorPool, file: FileDescriptor, added: set[str]
-) -> None:
-    if file.name in added:
-        return
-    for dependency in file.dependencies:
-        _add_with_dependencies(pool, dependency, added)
-    proto = descriptor_pb2.FileDescriptorProto()
-    file.CopyToProto(proto)
-    pool.Add(proto)
-    added.add(file.name)
-
-
 def _service(**rules: Any) -> ServiceDescriptor:
     """A service with one method `Call(Req) returns (Resp)` bound by `rules`
     (HttpRule fields) and, with `rest`, a (rest_response)."""
     pool = descriptor_pool.DescriptorPool()
     added: set[str] = set()
     for file in (annotations_pb2.DESCRIPTOR, options_pb2.DESCRIPTOR, datetime_pb2.DESCRIPTOR):
-        _add_with_dependencies(pool, file, added)
+        add_with_dependencies(pool, file, added)
     proto = descriptor_pb2.FileDescriptorProto(
         name="test/routes.proto",
         package="test",

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
-from google.protobuf.descriptor import FileDescriptor
 from google.type import date_pb2, datetime_pb2
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -18,6 +17,7 @@ from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
 from opendental.sheets.v1 import resources_pb2, sheet_service_pb2
 from opendental.sheets.v1.resources_pb2 import SheetFieldType, SheetType
+from tests._protos import add_with_dependencies
 
 SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"]
 ROUTES = routes_from_service(SERVICE)
@@ -240,19 +240,6 @@ def test_an_empty_route_list_is_still_a_valid_document() -> None:
     assert document["paths"] == {}
 
 
-def _add_with_dependencies(
-    pool: descriptor_pool.DescriptorPool, file: FileDescriptor, added: set[str]
-) -> None:
-    if file.name in added:
-        return
-    for dependency in file.dependencies:
-        _add_with_dependencies(pool, dependency, added)
-    proto = descriptor_pb2.FileDescriptorProto()
-    file.CopyToProto(proto)
-    pool.Add(proto)
-    added.add(file.name)
-
-
 def _thing_document() -> dict[str, Any]:
     """A service whose `test.Thing` (one field of every kind, containing
     itself) is both a request body and a response."""
@@ -260,7 +247,7 @@ def _thing_document() -> dict[str, Any]:
     added: set[str] = set()
     deps = (annotations_pb2.DESCRIPTOR, datetime_pb2.DESCRIPTOR, date_pb2.DESCRIPTOR)
     for dep in deps:
-        _add_with_dependencies(pool, dep, added)
+        add_with_dependencies(pool, dep, added)
     proto = descriptor_pb2.FileDescriptorProto(
         name="test/thing.proto", package="test", syntax="proto3", dependency=[d.name for d in deps]
     )

@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 
 from service import db, models
 from service.models import Sheet
+from tests._open_dental import OPEN_DENTAL_SHEETS_EXAMPLE
 from tests._stack import ALL_KEY, READ_KEY, Rest, Stack
 
 SHEET_KEYS = [
@@ -361,47 +362,7 @@ async def test_open_dentals_example_sheets_are_reproduced_key_for_key(rest: Rest
     ) as response:
         assert response.status == 200
         raw = (await response.read()).decode()
-    expected = """[
- {
-  "SheetNum": 45,
-  "SheetType": "PatientLetter",
-  "PatNum": 123,
-  "DateTimeSheet": "2021-11-16 02:45:38",
-  "InternalNote": "",
-  "Description": "Custom Patient Letter",
-  "IsWebForm": "false",
-  "SheetDefNum": 25,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-01-23 08:33:02"
- },
- {
-  "SheetNum": 47,
-  "SheetType": "MedicalHistory",
-  "PatNum": 123,
-  "DateTimeSheet": "2021-11-16 12:21:03",
-  "InternalNote": "",
-  "Description": "Medical History Simple",
-  "IsWebForm": "false",
-  "SheetDefNum": 24,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-11-23 04:20:12"
- },
- {
-  "SheetNum": 50,
-  "SheetType": "ExamSheet",
-  "PatNum": 123,
-  "DateTimeSheet": "2022-03-07 10:25:00",
-  "InternalNote": "",
-  "Description": "Exam",
-  "IsWebForm": "false",
-  "SheetDefNum": 20,
-  "DocNum": 0,
-  "ClinicNum": 0,
-  "DateTSheetEdited": "2022-03-07 10:25:22"
- }
-]"""
+    expected = OPEN_DENTAL_SHEETS_EXAMPLE
     assert json.dumps(json.loads(raw), indent=1) == expected
     assert raw == json.dumps(json.loads(expected), separators=(",", ":"))
 
