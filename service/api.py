@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from service.db import write_transaction
 from service.enums import SheetFieldType
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.metrics import Metrics
+from service.reads import PreparedRead, datetime_parts
 from service.render import PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
@@ -61,14 +62,17 @@ def _is_write(method_name: str) -> bool:
 WRITE_METHODS = frozenset(m.name for m in SERVICE.methods if _is_write(m.name))
 
 
-def _datetime(value: datetime) -> datetime_pb2.DateTime:
+@lru_cache(maxsize=8192)
+def _datetime(value: Any) -> datetime_pb2.DateTime:
+    """A stored date-time (a datetime, or a driver's raw value) as google.type.DateTime.
+
+    Cached: a page's rows share few distinct times, and parsing one costs more
+    than the rest of its row. Callers only pass the result to a constructor,
+    which copies it.
+    """
+    year, month, day, hours, minutes, seconds = datetime_parts(value)
     return datetime_pb2.DateTime(
-        year=value.year,
-        month=value.month,
-        day=value.day,
-        hours=value.hour,
-        minutes=value.minute,
-        seconds=value.second,
+        year=year, month=month, day=day, hours=hours, minutes=minutes, seconds=seconds
     )
 
 
@@ -171,6 +175,15 @@ class SheetsApi:
         self._settings = settings
         self._auth = authenticator
         self._renderer = renderer
+        sheet = models.SHEET.c
+        self._list_sheets = PreparedRead(
+            engine,
+            sa.select(*_SHEET_COLUMNS)
+            .where(sheet.PatNum == sa.bindparam("pat_num"), sheet.IsDeleted == 0)
+            .order_by(sheet.SheetNum)
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset")),
+        )
         self.metrics = Metrics(
             "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
         )
@@ -254,16 +267,7 @@ class SheetsApi:
 
     async def list_sheets(self, request: pb.ListSheetsRequest) -> pb.ListSheetsResponse:
         offset, limit = self._page(request)
-        sheet = models.SHEET.c
-        query = (
-            sa.select(*_SHEET_COLUMNS)
-            .where(sheet.PatNum == request.pat_num, sheet.IsDeleted == 0)
-            .order_by(sheet.SheetNum)
-            .offset(offset)
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._list_sheets.fetch(pat_num=request.pat_num, offset=offset, limit=limit)
         # Only an empty page needs the extra look-up that tells "no sheets" from "no patient".
         if not rows and not await self._exists(models.PATIENT, request.pat_num):
             raise NotFound("Patient not found.")

@@ -22,6 +22,7 @@ TABLES = [
     models.SHEETFIELD,
 ]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 4
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -41,6 +42,15 @@ def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Transactions end themselves (commit, or rollback on close), and a read
+    # outside one leaves nothing to reset: skip the ROLLBACK on every return.
+    kwargs.setdefault("pool_reset_on_return", None)
+    # Each SQLite connection is a thread of aiosqlite's plus its PRAGMAs: keep a
+    # fixed set open and let callers queue for one, rather than open and close
+    # overflow connections under load.
+    kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, **kwargs)
 
     @sa.event.listens_for(engine.sync_engine, "connect")

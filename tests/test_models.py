@@ -185,3 +185,20 @@ async def test_mysql_zero_dates_read_as_open_dentals_year_one(engine: AsyncEngin
         sheet = (await conn.execute(sa.select(models.SHEET))).one()
     assert patient.Birthdate == models.NO_DATE
     assert sheet.DateTimeSheet == models.NO_DATETIME
+
+
+async def test_the_keys_lists_filter_by_are_indexed(bare_engine: AsyncEngine) -> None:
+    await db.init_db(bare_engine)
+    async with bare_engine.connect() as conn:
+        indexed = await conn.run_sync(
+            lambda sync: {
+                (table, tuple(index["column_names"]))
+                for table in ("sheet", "sheetfield", "sheetfielddef")
+                for index in sa.inspect(sync).get_indexes(table)
+            }
+        )
+    assert {
+        ("sheet", ("PatNum",)),
+        ("sheetfield", ("SheetNum",)),
+        ("sheetfielddef", ("SheetDefNum",)),
+    } <= indexed

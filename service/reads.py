@@ -1,0 +1,95 @@
+"""Prepared reads: the hot queries, compiled once, run on the driver's own
+connection in one round trip.
+
+Through SQLAlchemy's execution layer a one-query read costs several hops to
+the driver (BEGIN, execute, fetch, ROLLBACK) and rebuilds its statement on
+every call; most of ListSheets' time went there. A PreparedRead is compiled
+once for the engine's dialect and run with the driver's fetch call on a
+connection checked out of the same pool. Rows come back with the driver's
+types (see `datetime_parts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+async def _fetch_aiosqlite(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(sql, params)
+    return rows
+
+
+async def _fetch_asyncpg(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *params)
+    return rows
+
+
+async def _fetch_asyncmy(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    async with driver.cursor() as cursor:
+        await cursor.execute(sql, params)
+        rows: Sequence[Sequence[Any]] = await cursor.fetchall()
+    return rows
+
+
+_FETCH: dict[str, _Fetch] = {
+    "aiosqlite": _fetch_aiosqlite,
+    "asyncpg": _fetch_asyncpg,
+    "asyncmy": _fetch_asyncmy,
+}
+
+
+class PreparedRead:
+    """One SELECT with named bind parameters, ready to run on `engine`."""
+
+    def __init__(self, engine: AsyncEngine, statement: sa.Select[Any]) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self._engine = engine
+        self._sql = str(compiled)
+        self._order = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+        fetch = _FETCH.get(engine.dialect.driver)
+        if fetch is None:
+            raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
+        self._fetch = fetch
+
+    async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
+        """All rows, as the driver returns them."""
+        values = self._defaults | params
+        ordered = [values[name] for name in self._order]
+        async with self._engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            return await self._fetch(raw.driver_connection, self._sql, ordered)
+
+
+def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:
+    """(year, month, day, hour, minute, second) of a stored date-time.
+
+    SQLite keeps SQLAlchemy's text form ("2026-11-29 09:30:00.000000"), the
+    MySQL and PostgreSQL drivers return datetimes, and MySQL's zero date
+    (common in Open Dental databases) arrives as text with year 0: that and
+    anything unreadable is Open Dental's unset 0001-01-01 00:00:00.
+    """
+    if isinstance(value, datetime):
+        return value.year, value.month, value.day, value.hour, value.minute, value.second
+    if isinstance(value, date):
+        return value.year, value.month, value.day, 0, 0, 0
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            year = int(value[0:4])
+            if year:
+                clock = (
+                    (int(value[11:13]), int(value[14:16]), int(value[17:19]))
+                    if len(value) >= 19
+                    else (0, 0, 0)
+                )
+                return (year, int(value[5:7]), int(value[8:10]), *clock)
+        except ValueError:
+            pass
+    return 1, 1, 1, 0, 0, 0

@@ -1,0 +1,48 @@
+"""Prepared reads and the date-times drivers hand back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service import db, models
+from service.reads import PreparedRead, datetime_parts
+
+
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        ("2026-11-29 09:30:05.000000", (2026, 11, 29, 9, 30, 5)),
+        ("2026-11-29 09:30:05", (2026, 11, 29, 9, 30, 5)),
+        ("2026-11-29", (2026, 11, 29, 0, 0, 0)),
+        (datetime(2021, 11, 16, 2, 45, 38), (2021, 11, 16, 2, 45, 38)),
+        (date(1999, 12, 31), (1999, 12, 31, 0, 0, 0)),
+        ("0000-00-00 00:00:00", (1, 1, 1, 0, 0, 0)),
+        ("garbage!!!", (1, 1, 1, 0, 0, 0)),
+        (None, (1, 1, 1, 0, 0, 0)),
+    ],
+)
+def test_datetime_parts_reads_every_drivers_form(value: object, parts: tuple[int, ...]) -> None:
+    assert datetime_parts(value) == parts
+
+
+async def test_a_prepared_read_returns_the_rows_of_its_select(engine: AsyncEngine) -> None:
+    sheet = models.SHEET.c
+    async with db.write_transaction(engine) as conn:
+        for pat in (1, 2, 1, 1):
+            row = db.row(models.Sheet(PatNum=pat, DateTimeSheet=datetime(2024, 2, 29, 13, 45, 7)))
+            await conn.execute(sa.insert(models.SHEET).values(row))
+    read = PreparedRead(
+        engine,
+        sa.select(sheet.SheetNum, sheet.DateTimeSheet)
+        .where(sheet.PatNum == sa.bindparam("pat_num"), sheet.IsDeleted == 0)
+        .order_by(sheet.SheetNum)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset")),
+    )
+    rows = await read.fetch(pat_num=1, limit=2, offset=1)
+    assert [row[0] for row in rows] == [3, 4]
+    assert {datetime_parts(row[1]) for row in rows} == {(2024, 2, 29, 13, 45, 7)}
