@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -130,6 +131,10 @@ async def _serve(args: argparse.Namespace) -> None:
                 print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc}") from None
+        # Everything loaded so far lives as long as the process: keep it out of
+        # the collector's full passes, which otherwise pause every call.
+        gc.collect()
+        gc.freeze()
         await _wait_for_signal()
         log.info("shutting down (grace %.0fs)", settings.grace_seconds)
         # Both surfaces stop taking calls at once; calls in flight get the grace period.
