@@ -760,6 +760,7 @@ async def _serve(data_dir: Path, render_workers: int, freeze: bool) -> None:
                             "profile": profile_data(profiler, top),
                         }
                     )
+            await api.close()
     finally:
         renderer.close()
 

@@ -27,7 +27,7 @@ from service.db import write_transaction
 from service.enums import SheetFieldType
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.metrics import Metrics
-from service.reads import PreparedRead, datetime_parts
+from service.reads import PreparedRead, SqliteReaders, datetime_parts
 from service.render import PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
@@ -176,6 +176,7 @@ class SheetsApi:
         self._auth = authenticator
         self._renderer = renderer
         sheet = models.SHEET.c
+        self._readers = SqliteReaders.for_engine(engine)
         self._list_sheets = PreparedRead(
             engine,
             sa.select(*_SHEET_COLUMNS)
@@ -183,6 +184,7 @@ class SheetsApi:
             .order_by(sheet.SheetNum)
             .limit(sa.bindparam("limit"))
             .offset(sa.bindparam("offset")),
+            self._readers,
         )
         self.metrics = Metrics(
             "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
@@ -201,6 +203,11 @@ class SheetsApi:
             "ListSheetFieldDefs": self.list_sheet_field_defs,
             "GetSheetFieldDef": self.get_sheet_field_def,
         }
+
+    async def close(self) -> None:
+        """Release what the API holds of its own (the engine is its owner's to dispose)."""
+        if self._readers is not None:
+            await self._readers.close()
 
     def authenticate(self, method_name: str, authorization: str | None) -> None:
         """The auth check alone, for an edge that must refuse before it parses a request."""

@@ -147,6 +147,7 @@ async def _serve(args: argparse.Namespace) -> None:
         if grpc_server is not None:
             await grpc_server.stop(0)
         await asyncio.to_thread(renderer.close)
+        await api.close()
         await engine.dispose()
 
 

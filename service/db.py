@@ -22,7 +22,7 @@ TABLES = [
     models.SHEETFIELD,
 ]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_POOL_SIZE = 4
+SQLITE_POOL_SIZE = 2
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -617,7 +617,15 @@ def _start_method() -> str:
 
 def _lower_priority() -> None:
     # Renders are batch work: when the CPU is contended, the process serving
-    # RPCs goes first (SPEC §9: ListSheets p99 while PDFs render).
+    # RPCs goes first (SPEC §9: ListSheets p99 while PDFs render). SCHED_IDLE
+    # runs a worker only on CPU time nothing else wants (Linux); a nice level
+    # still leaves it a third of a contended core.
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError:
+            pass
     if hasattr(os, "nice"):
         os.nice(5)
 

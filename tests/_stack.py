@@ -77,6 +77,7 @@ async def running_stack(
             await runner.cleanup()
         await channel.close()
         await server.stop(0)
+        await api.close()
         await engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
 
 import pytest
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db, models
-from service.reads import PreparedRead, datetime_parts
+from service.reads import PreparedRead, SqliteReaders, datetime_parts
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,23 @@ async def test_a_prepared_read_returns_the_rows_of_its_select(engine: AsyncEngin
     rows = await read.fetch(pat_num=1, limit=2, offset=1)
     assert [row[0] for row in rows] == [3, 4]
     assert {datetime_parts(row[1]) for row in rows} == {(2024, 2, 29, 13, 45, 7)}
+
+
+async def test_sqlite_readers_read_beside_the_engine_and_cannot_write(engine: AsyncEngine) -> None:
+    readers = SqliteReaders.for_engine(engine)
+    if engine.dialect.name != "sqlite":
+        assert readers is None
+        return
+    assert readers is not None
+    async with db.write_transaction(engine) as conn:
+        await conn.execute(sa.insert(models.SHEET).values(db.row(models.Sheet(PatNum=7))))
+    sheet = models.SHEET.c
+    read = PreparedRead(engine, sa.select(sheet.PatNum).where(sheet.SheetNum == sa.bindparam("n")), readers)
+    try:
+        assert [tuple(row) for row in await read.fetch(n=1)] == [(7,)]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await readers.fetch("DELETE FROM sheet", ())
+    finally:
+        await readers.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await read.fetch(n=1)

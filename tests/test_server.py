@@ -29,6 +29,7 @@ async def server(sqlite_url: str, renderer: PdfRenderer) -> AsyncIterator[GrpcSe
         yield running
     finally:
         await running.stop(0)
+        await api.close()
         await engine.dispose()
 
 
