@@ -20,19 +20,9 @@ from service.enums import SheetFieldType, SheetType
 from service.errors import InvalidArgument, NotFound
 from service.models import NO_DATETIME, Patient, SheetDef, SheetFieldDef
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
-from service.sheets import FIELD_COPIED, SHEET_COPIED, Practice, create_sheet, for_language
+from service.sheets import FIELD_COPIED, SHEET_COPIED, create_sheet, for_language
 from tests.conftest import SHEETDEF_FILES, count
-
-NOW = datetime(2026, 11, 29, 15, 24, 5)
-PRACTICE = Practice(
-    title="Springfield Dental",
-    address="100 Main Street",
-    address2="Suite 200",
-    city="Springfield",
-    state="OR",
-    zip="97477",
-    phone="5415550100",
-)
+from tests.test_fill import NOW, PRACTICE
 
 # What the demo patient Robert 'Bob' J Smith (DEMO-2) fills in, written out by hand.
 SMITH_TOKENS = {"[nameFL]": "Robert 'Bob' J Smith", "[dateToday]": "11/29/2026"}
