@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-BUF := node_modules/.bin/buf
+BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 
 .PHONY: run test install gen check-gen lint typecheck buf pytest docs clean
@@ -16,10 +16,6 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 install: $(INSTALLED)
-
-$(BUF): package.json
-	npm install --no-audit --no-fund --silent
-	touch $@
 
 run: $(INSTALLED)
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) init-db
@@ -43,7 +39,7 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(VENV)/bin/mypy
 
-buf: $(BUF) check-gen
+buf: $(INSTALLED) check-gen
 	$(BUF) lint
 	tools/buf-breaking.sh $(BUF)
 
@@ -53,4 +49,4 @@ pytest: $(INSTALLED)
 test: check-gen lint typecheck buf pytest
 
 clean:
-	rm -rf $(VENV) node_modules build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

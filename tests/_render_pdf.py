@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import xml.etree.ElementTree as ET
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pdfplumber
+import pypdfium2 as pdfium
 
 from service.enums import SheetFieldType
 from service.models import NO_DATETIME
 from service.sheetdef_xml import parse_sheetdef
 from service.sheets import FIELD_COPIED, SHEET_COPIED
 
-SHEETDEFS = Path(__file__).resolve().parents[2] / "shared" / "opendental" / "sheetdefs"
 PT = 0.72
 
 TEXT_KINDS = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.StaticText)
@@ -92,22 +92,16 @@ class Page:
 
 
 def read_pages(pdf: bytes) -> list[Page]:
-    """Every page with its words and their boxes in points from the top left corner, per pdftotext."""
-    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True).stdout
-    root = ET.fromstring(out)
+    """Every page with its words and their boxes in points from the top left corner, read by pdfplumber."""
     pages = []
-    for page in root.iter("{http://www.w3.org/1999/xhtml}page"):
-        words = tuple(
-            Word(
-                word.text or "",
-                float(word.attrib["xMin"]),
-                float(word.attrib["yMin"]),
-                float(word.attrib["xMax"]),
-                float(word.attrib["yMax"]),
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        for page in document.pages:
+            words = tuple(
+                Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"])
+                # Words split at white space only, as a reader copying the text would see them.
+                for word in page.extract_words(keep_blank_chars=False, use_text_flow=True, x_tolerance=1.5)
             )
-            for word in page.iter("{http://www.w3.org/1999/xhtml}word")
-        )
-        pages.append(Page(float(page.attrib["width"]), float(page.attrib["height"]), words))
+            pages.append(Page(float(page.width), float(page.height), words))
     return pages
 
 
@@ -134,16 +128,21 @@ class Raster:
 
 
 def rasterize(pdf: bytes, page: int = 1, *, gray: bool = True) -> Raster:
-    """The page as pdftoppm draws it."""
-    options = ["-gray"] if gray else []
-    out = subprocess.run(
-        # No output root: the image goes to stdout.
-        ["pdftoppm", "-r", "72", "-f", str(page), "-l", str(page), *options, "-"],
-        input=pdf,
-        capture_output=True,
-        check=True,
-    ).stdout
-    header = re.match(rb"(P[56])\s+(\d+)\s+(\d+)\s+255\s", out)
-    assert header, out[:20]
-    width, height = int(header[2]), int(header[3])
-    return Raster(width, height, 1 if header[1] == b"P5" else 3, out[header.end() :])
+    """The page (1-based) as PDFium draws it at 72 dpi."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        bitmap = document[page - 1].render(
+            # Thin lines fully on their pixels, as a printer draws them, not blended with the paper.
+            scale=1,
+            grayscale=gray,
+            rev_byteorder=True,
+            no_smoothpath=True,
+        )
+        channels = 1 if gray else 3
+        row = bitmap.width * channels
+        buffer = bytes(bitmap.buffer)
+        # Rows may be padded to the bitmap's stride; a Raster's rows are not.
+        data = b"".join(buffer[y * bitmap.stride : y * bitmap.stride + row] for y in range(bitmap.height))
+        return Raster(bitmap.width, bitmap.height, channels, data)
+    finally:
+        document.close()

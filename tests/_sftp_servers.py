@@ -32,8 +32,8 @@ LOOPBACK = "127.0.0.1"
 LOOPBACK6 = "::1"
 # Only inside sshd's mount namespace; high enough not to collide with a real account's files in /tmp.
 SSHD_UID = 48621
-SSHD = Path("/usr/sbin/sshd")
-REQUIRE_ENV = "SHEETS_TEST_REQUIRE_SERVICES"
+# OpenSSH's sshd on PATH (root's PATH has /usr/sbin), or the one SHEETS_TEST_SSHD names.
+SSHD = Path(os.environ.get("SHEETS_TEST_SSHD") or shutil.which("sshd") or "sshd")
 
 
 def ipv6_loopback() -> bool:
@@ -317,8 +317,8 @@ exec "$2" -D -e -f "$1/sshd_config"
 
 def sshd_problem() -> str | None:
     """Why sshd tests cannot run on this machine, or None."""
-    if not SSHD.exists():
-        return f"{SSHD} is not installed (apt-get install openssh-server)"
+    if not SSHD.is_absolute() or not SSHD.exists():
+        return f"{SSHD} is not installed or not on PATH (apt-get install openssh-server)"
     if os.geteuid() != 0:
         return "sshd tests need root: sshd must switch to the test account"
     for tool in ("unshare", "mount", "openssl"):

@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import aiohttp
 import pytest
@@ -17,21 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service import db
 from service.render import PdfRenderer
-from tests._sftp_servers import REQUIRE_ENV, Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
+from tests._requires import OPEN_DENTAL, SHEETDEF_FILES, require_open_dental_files, unavailable
+from tests._sftp_servers import Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
 from tests._stack import Rest, Stack, running_stack
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "opendental"
-SHEETDEF_FILES = sorted((SHARED / "sheetdefs").glob("*.xml"))
+# Kept under their old names for the tests that import them from here.
+SHARED = OPEN_DENTAL
+__all__ = ["SHARED", "SHEETDEF_FILES", "count"]
 SERVER_ENV = {"mysql": "SHEETS_TEST_MYSQL_URL", "postgres": "SHEETS_TEST_POSTGRES_URL"}
 
 
 def _server_url(kind: str) -> str:
     url = os.environ.get(SERVER_ENV[kind])
-    if url:
-        return url
-    if os.environ.get("SHEETS_TEST_REQUIRE_SERVICES"):
-        pytest.fail(f"{SERVER_ENV[kind]} is not set, and SHEETS_TEST_REQUIRE_SERVICES makes {kind} mandatory")
-    pytest.skip(f"{SERVER_ENV[kind]} is not set: no {kind} server to test against")
+    if not url:
+        unavailable(f"{SERVER_ENV[kind]} is not set: no {kind} server to test against")
+    return url
 
 
 async def _create_database(base_url: str) -> str:
@@ -123,23 +122,24 @@ async def rest(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Re
         yield Rest(session, stack.rest_urls[request.param])
 
 
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get(REQUIRE_ENV):
-        pytest.fail(f"{reason}, and {REQUIRE_ENV} makes sshd mandatory")
-    pytest.skip(reason)
+@pytest.fixture(autouse=True)
+def _open_dental_files(request: pytest.FixtureRequest) -> None:
+    """A test marked `open_dental_files` reads ../shared/opendental: it skips (or fails in CI) without it."""
+    if request.node.get_closest_marker("open_dental_files"):
+        require_open_dental_files()
 
 
 @pytest.fixture(scope="session")
 def sshd_factory() -> SshdFactory:
     problem = sshd_problem()
     if problem:
-        _unavailable(problem)
+        unavailable(problem)
     factory = SshdFactory()
     try:
         with factory.peer():
             pass
     except SshdUnavailable as exc:
-        _unavailable(f"sshd cannot run here: {exc}")
+        unavailable(f"sshd cannot run here: {exc}")
     return factory
 
 

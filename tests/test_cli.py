@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from service import db, models
 from service.cli import main
+from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES
 
 
@@ -36,6 +37,7 @@ def test_init_db_twice_reports_nothing_to_do(sqlite_url: str, capsys: pytest.Cap
     assert "nothing to do" in capsys.readouterr().out
 
 
+@open_dental_files
 def test_import_sheetdef_prints_each_new_sheetdefnum(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -47,6 +49,7 @@ def test_import_sheetdef_prints_each_new_sheetdefnum(
     assert _counts(sqlite_url) == {"patient": 0, "sheetdef": 7, "sheetfielddef": 530}
 
 
+@open_dental_files
 def test_import_with_one_bad_file_writes_nothing(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

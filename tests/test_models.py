@@ -14,6 +14,7 @@ from service import db, models
 from service.db import TABLES
 from service.demo import builtin_sheetdefs, seed_demo
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from tests._requires import open_dental_files
 from tests.conftest import SHARED, SHEETDEF_FILES, count
 
 
@@ -51,6 +52,7 @@ def _sample(column: sa.Column[Any], n: int) -> Any:
     return text[:length] if length else text * 3
 
 
+@open_dental_files
 def test_tables_have_every_column_of_open_dentals_schema() -> None:
     schema = _schema()
     for table in TABLES:
@@ -140,6 +142,7 @@ def _open_dental_ddl(dialect: str) -> list[str]:
     return statements
 
 
+@open_dental_files
 async def test_tables_created_by_open_dentals_ddl_accept_our_writes(bare_engine: AsyncEngine) -> None:
     dialect = bare_engine.dialect.name
     if dialect == "sqlite":

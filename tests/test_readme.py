@@ -11,8 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests._requires import unavailable
 from tests._sftp_servers import PASSWORD, USERNAME, asyncssh_peer, contents
 from tests._stack import Stack
 
@@ -67,7 +66,7 @@ def test_readme_has_curl_and_grpcurl_examples_for_each_route() -> None:
 
 async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> None:
     if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+        unavailable("curl is not installed")
     http_port = stack.rest_urls["in-process"].rsplit(":", 1)[1]
     env = os.environ | {"PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
     async with asyncssh_peer(tmp_path / "sftp") as sftp:

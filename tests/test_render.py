@@ -25,7 +25,6 @@ from service.render import MIN_FONT_PT, PdfRenderer, refuse_fetch, render_sheet_
 from tests import _render_workers
 from tests._render_pdf import (
     PT,
-    SHEETDEFS,
     TEXT_KINDS,
     Page,
     Word,
@@ -35,8 +34,8 @@ from tests._render_pdf import (
     read_pages,
     sheet_from_def,
 )
+from tests._requires import SHEETDEF_FILES, SHEETDEFS, open_dental_files, sheetdef_params
 
-SHEETDEF_FILES = sorted(SHEETDEFS.glob("*.xml"))
 SLACK = 2.0  # points
 RED = -65536  # ItemColor: ARGB 0xFFFF0000
 
@@ -81,7 +80,8 @@ def drawn_texts(fields: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in fields if f["FieldType"] in TEXT_KINDS and f["FieldValue"].strip()]
 
 
-@pytest.mark.parametrize("path", SHEETDEF_FILES, ids=[p.stem for p in SHEETDEF_FILES])
+@open_dental_files
+@pytest.mark.parametrize("path", sheetdef_params())
 def test_every_text_field_of_open_dentals_sheets_prints_inside_its_box(path: Path) -> None:
     sheet, fields = sheet_from_def(path)
     pages = render_pages(sheet, fields)
@@ -94,10 +94,12 @@ def test_every_text_field_of_open_dentals_sheets_prints_inside_its_box(path: Pat
         assert_printed_at(pages, sheet, row)
 
 
+@open_dental_files
 def test_the_sheet_definitions_are_there_to_test_against() -> None:
     assert len(SHEETDEF_FILES) >= 7, SHEETDEFS
 
 
+@open_dental_files
 def test_fields_below_the_page_bottom_continue_on_the_next_pages() -> None:
     sheet, fields = sheet_from_def(SHEETDEFS / "MedicalHist.xml")
     second = [f | {"YPos": f["YPos"] + 1100} for f in drawn_texts(fields)]
@@ -399,6 +401,7 @@ def test_the_pdf_title_is_the_sheet_description() -> None:
     assert PdfReader(io.BytesIO(pdf)).metadata.title == "Medical History"  # type: ignore[union-attr]
 
 
+@open_dental_files
 def test_a_second_sheet_of_a_definition_lays_out_only_its_filled_in_fields(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -428,6 +431,7 @@ def test_a_second_sheet_of_a_definition_lays_out_only_its_filled_in_fields(
         assert_printed_at(second, sheet, row)
 
 
+@open_dental_files
 async def test_the_renderer_renders_in_worker_processes() -> None:
     sheet, fields = sheet_from_def(SHEETDEFS / "Consent.xml")
     async with PdfRenderer(workers=1) as renderer:

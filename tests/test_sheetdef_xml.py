@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db, enums, models
 from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES
 
 ENUM_COLUMNS: dict[str, type[IntEnum]] = {
@@ -48,6 +49,7 @@ def _expected(element: ET.Element) -> dict[str, object]:
     return values
 
 
+@open_dental_files
 def test_file_field_def_counts_are_those_of_open_dentals_files() -> None:
     counts = {path.name: len(parse_sheetdef(path)[1]) for path in SHEETDEF_FILES}
     assert counts == {
@@ -61,6 +63,7 @@ def test_file_field_def_counts_are_those_of_open_dentals_files() -> None:
     }
 
 
+@open_dental_files
 async def test_import_stores_every_attribute_of_every_file(engine: AsyncEngine) -> None:
     for path in SHEETDEF_FILES:
         sheet_def, field_defs = parse_sheetdef(path)

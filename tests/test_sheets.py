@@ -21,6 +21,7 @@ from service.errors import InvalidArgument, NotFound
 from service.models import NO_DATETIME, Patient, SheetDef, SheetFieldDef
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
 from service.sheets import FIELD_COPIED, SHEET_COPIED, create_sheet, for_language
+from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES, count
 from tests.test_fill import NOW, PRACTICE
 
@@ -198,6 +199,7 @@ async def _check_sheet_from_file(engine: AsyncEngine, path: Path, pat_num: int) 
     assert filled, f"{path.name} has something to fill"
 
 
+@open_dental_files
 async def test_each_open_dental_definition_becomes_a_sheet_with_each_field_copied_and_filled(
     seeded: AsyncEngine,
 ) -> None:
@@ -273,6 +275,7 @@ async def test_concurrent_creates_all_succeed(seeded: AsyncEngine) -> None:
         assert len(await _fields(seeded, sheet_num)) == per_sheet
 
 
+@open_dental_files
 async def test_a_create_is_two_reads_and_two_inserts_whatever_the_field_count(seeded: AsyncEngine) -> None:
     path = next(p for p in SHEETDEF_FILES if p.name == "MedicalHist.xml")
     sheet_def_num = await _add_def(seeded, *parse_sheetdef(path))

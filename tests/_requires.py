@@ -1,0 +1,40 @@
+"""What a test needs from outside the repository, and what happens where it is missing.
+
+A fresh clone has none of it: such a test skips, saying what is missing. CI sets
+`SHEETS_TEST_REQUIRE_SERVICES`, and then a missing piece fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+REQUIRE_ENV = "SHEETS_TEST_REQUIRE_SERVICES"
+# Open Dental's API page, schema documentation and sheet definitions, beside the repository (never copied in).
+OPEN_DENTAL = Path(__file__).resolve().parents[2] / "shared" / "opendental"
+SHEETDEFS = OPEN_DENTAL / "sheetdefs"
+SHEETDEF_FILES = sorted(SHEETDEFS.glob("*.xml"))
+# The marker of a test that reads OPEN_DENTAL.
+open_dental_files = pytest.mark.open_dental_files
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for `reason`, or fail it where CI makes everything mandatory."""
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{reason}, and {REQUIRE_ENV} makes it mandatory")
+    pytest.skip(reason)
+
+
+def require_open_dental_files() -> None:
+    if not SHEETDEFS.is_dir():
+        unavailable(f"{OPEN_DENTAL} is absent: no Open Dental schema or sheet definitions beside the clone")
+
+
+def sheetdef_params() -> list[Any]:
+    """Each sheet definition file as a test parameter; where absent, a placeholder the marker skips."""
+    if SHEETDEF_FILES:
+        return [pytest.param(path, id=path.stem) for path in SHEETDEF_FILES]
+    return [pytest.param(SHEETDEFS / "absent.xml", id="absent")]
