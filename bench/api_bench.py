@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/api_bench.py [--seconds 4] [--rounds 2] [--profile] [--wait-quiet 60]
 
-The server stack (`tests._stack.running_stack`: gRPC, the in-process REST
-gateway and a remote gateway whose RemoteInvoker calls the gRPC port, all in
-one process) runs in a child process on a fresh SQLite database in a temporary
-folder; this process only generates load, so the server's event loop never
-shares its CPU time with the client's. A second remote gateway runs as its own
+The server (`sheets.stack.running_service`, the composition root `sheets serve`
+uses: gRPC and the in-process REST gateway, plus `sheets.remote.remote_gateway`
+whose RemoteInvoker calls the gRPC port, all in one process) runs in a child
+process on a fresh SQLite database in a temporary folder; this process only
+generates load, so the server's event loop never shares its CPU time with the
+client's. A second remote gateway runs as its own
 process (`sheets gateway --target`; skip it with --no-gateway-process).
 Everything listens on 127.0.0.1.
 
@@ -77,7 +78,8 @@ if TYPE_CHECKING:
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parents[1]
 MEDICAL_HISTORY = ROOT.parent / "shared" / "opendental" / "sheetdefs" / "MedicalHist.xml"
-KEY = "ODFHIR devkey/custkey"  # tests._stack.ALL_KEY
+API_KEYS = "devkey/custkey=all"
+KEY = "ODFHIR devkey/custkey"
 SHEETS_PER_PATIENT = 20
 CALL_TIMEOUT = 10.0
 BUSY_ELSEWHERE = 0.15  # of a core: more than this used by others makes a window suspect
@@ -648,121 +650,131 @@ def format_profile(data: dict[str, Any], requests: float, top: int) -> str:
 
 async def _serve(data_dir: Path, render_workers: int, freeze: bool) -> None:
     """The child process: the seeded stack, answering commands from stdin."""
-    sys.path.insert(0, str(ROOT))  # tests._stack lives beside the installed packages
+
     from service import db
-    from service.api import SheetsApi
-    from service.auth import Authenticator
-    from service.render import PdfRenderer
+    from service.demo import SeedResult, seed_demo
+    from service.settings import Settings
     from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
     from service.sheets import Practice, create_sheet
-    from tests._stack import ALL_KEY, running_stack
+    from sheets.remote import remote_gateway
+    from sheets.stack import running_service
 
-    url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    renderer = PdfRenderer(render_workers)
-    try:
-        async with running_stack(url, data_dir, renderer) as stack:
-            practice = Practice.from_settings(stack.settings)
-            patient, other = stack.demo_patients[0], stack.demo_patients[1]
-            definitions = stack.demo_sheet_defs
-            for n in range(SHEETS_PER_PATIENT):
-                await create_sheet(
-                    stack.engine,
-                    sheet_def_num=definitions[n % len(definitions)],
-                    pat_num=patient,
-                    internal_note=f"bench sheet {n + 1}",
-                    practice=practice,
-                )
-            sheet_def, field_defs = parse_sheetdef(MEDICAL_HISTORY)
-            async with db.write_transaction(stack.engine) as conn:
-                medical_def = await insert_sheetdef(conn, sheet_def, field_defs)
-            medical = [
-                await create_sheet(
-                    stack.engine,
-                    sheet_def_num=medical_def,
-                    pat_num=other,
-                    internal_note="",
-                    practice=practice,
-                )
-                for _ in range(8)
-            ]
-            api = SheetsApi(
-                engine=stack.engine,
-                settings=stack.settings,
-                authenticator=Authenticator(stack.settings.api_keys),
-                renderer=renderer,
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'bench.db'}",
+        data_dir=data_dir,
+        api_keys=API_KEYS,
+        grpc_listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        render_workers=render_workers,
+    )
+    seeded: list[SeedResult] = []
+
+    async def prepare(engine: AsyncEngine) -> None:
+        await db.init_db(engine)
+        seeded.append(await seed_demo(engine))
+
+    async with (
+        running_service(settings, prepare=prepare) as service,
+        remote_gateway(service.grpc_target, settings) as remote,
+    ):
+        assert service.gateway is not None
+        engine, api, renderer = service.engine, service.api, service.renderer
+        practice = Practice.from_settings(settings)
+        patient, other = seeded[0].patients[0], seeded[0].patients[1]
+        definitions = seeded[0].sheet_defs
+        for n in range(SHEETS_PER_PATIENT):
+            await create_sheet(
+                engine,
+                sheet_def_num=definitions[n % len(definitions)],
+                pat_num=patient,
+                internal_note=f"bench sheet {n + 1}",
+                practice=practice,
             )
-            gc.collect()
-            tracked = len(gc.get_objects())
-            started = time.perf_counter()
-            gc.collect()
-            full_gc = time.perf_counter() - started
-            if freeze:
-                gc.freeze()
-            _send(
-                {
-                    "ready": True,
-                    "gc_tracked": tracked,
-                    "gc_full_ms": full_gc * 1000,
-                    "gc_frozen": gc.get_freeze_count(),
-                    "grpc": stack.grpc_target,
-                    "rest": stack.rest_urls,
-                    "patient": patient,
-                    "medical_sheets": medical,
-                    "medical_fields": len(field_defs),
-                    "render_workers": renderer.workers,
-                }
+        sheet_def, field_defs = parse_sheetdef(MEDICAL_HISTORY)
+        async with db.write_transaction(engine) as conn:
+            medical_def = await insert_sheetdef(conn, sheet_def, field_defs)
+        medical = [
+            await create_sheet(
+                engine,
+                sheet_def_num=medical_def,
+                pat_num=other,
+                internal_note="",
+                practice=practice,
             )
-            request = pb.ListSheetsRequest(pat_num=patient)
+            for _ in range(8)
+        ]
+        gc.collect()
+        tracked = len(gc.get_objects())
+        started = time.perf_counter()
+        gc.collect()
+        full_gc = time.perf_counter() - started
+        if freeze:
+            gc.freeze()
+        _send(
+            {
+                "ready": True,
+                "gc_tracked": tracked,
+                "gc_full_ms": full_gc * 1000,
+                "gc_frozen": gc.get_freeze_count(),
+                "grpc": service.grpc_target,
+                "rest": {
+                    "in-process": f"http://127.0.0.1:{service.gateway.port}",
+                    "remote": f"http://127.0.0.1:{remote.port}",
+                },
+                "patient": patient,
+                "medical_sheets": medical,
+                "medical_fields": len(field_defs),
+                "render_workers": renderer.workers,
+            }
+        )
+        request = pb.ListSheetsRequest(pat_num=patient)
 
-            async def direct(seconds: float, concurrency: int) -> int:
-                deadline = time.perf_counter() + seconds
-                calls = 0
+        async def direct(seconds: float, concurrency: int) -> int:
+            deadline = time.perf_counter() + seconds
+            calls = 0
 
-                async def caller() -> None:
-                    nonlocal calls
-                    while time.perf_counter() < deadline:
-                        await api.call("ListSheets", request, ALL_KEY)
-                        calls += 1
+            async def caller() -> None:
+                nonlocal calls
+                while time.perf_counter() < deadline:
+                    await api.call("ListSheets", request, KEY)
+                    calls += 1
 
-                await asyncio.gather(*(caller() for _ in range(concurrency)))
-                return calls
+            await asyncio.gather(*(caller() for _ in range(concurrency)))
+            return calls
 
-            probe = Probe(stack.engine)
-            while line := await asyncio.to_thread(sys.stdin.readline):
-                command = json.loads(line)
-                seconds, top = float(command.get("seconds", 2.0)), int(command.get("top", 25))
-                if command["cmd"] == "stop":
-                    break
-                if command["cmd"] == "probe":
-                    _send(probe.read())
-                elif command["cmd"] == "profile-server":
-                    # The parent keeps load on us meanwhile.
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    await asyncio.sleep(seconds)
-                    profiler.disable()
-                    _send({"profile": profile_data(profiler, top)})
-                elif command["cmd"] == "profile-direct":
-                    concurrency = int(command.get("concurrency", 16))
-                    before = probe.read()
-                    plain = await direct(seconds, concurrency)
-                    counters = Probe.describe(before, probe.read(), seconds, plain)
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    profiled = await direct(seconds, concurrency)
-                    profiler.disable()
-                    _send(
-                        {
-                            "calls_per_second": plain / seconds,
-                            "profiled_calls_per_second": profiled / seconds,
-                            "counters": counters,
-                            "profiled_calls": profiled,
-                            "profile": profile_data(profiler, top),
-                        }
-                    )
-            await api.close()
-    finally:
-        renderer.close()
+        probe = Probe(engine)
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            command = json.loads(line)
+            seconds, top = float(command.get("seconds", 2.0)), int(command.get("top", 25))
+            if command["cmd"] == "stop":
+                break
+            if command["cmd"] == "probe":
+                _send(probe.read())
+            elif command["cmd"] == "profile-server":
+                # The parent keeps load on us meanwhile.
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await asyncio.sleep(seconds)
+                profiler.disable()
+                _send({"profile": profile_data(profiler, top)})
+            elif command["cmd"] == "profile-direct":
+                concurrency = int(command.get("concurrency", 16))
+                before = probe.read()
+                plain = await direct(seconds, concurrency)
+                counters = Probe.describe(before, probe.read(), seconds, plain)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                profiled = await direct(seconds, concurrency)
+                profiler.disable()
+                _send(
+                    {
+                        "calls_per_second": plain / seconds,
+                        "profiled_calls_per_second": profiled / seconds,
+                        "counters": counters,
+                        "profiled_calls": profiled,
+                        "profile": profile_data(profiler, top),
+                    }
+                )
 
 
 # ---------------------------------------------------------------------------
@@ -995,7 +1007,7 @@ async def run(options: Options) -> int:
             pids = [server.process.pid]
             gateway_url = None
             if options.gateway_process:
-                command = ["-m", "service.cli", "--data-dir", str(folder / "gw"), "gateway"]
+                command = ["-m", "sheets.cli", "--data-dir", str(folder / "gw"), "gateway"]
                 gateway = await Child.start(
                     [*command, "--target", ready["grpc"], "--http", "127.0.0.1:0"],
                     folder / "gateway.log",

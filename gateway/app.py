@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from http import HTTPStatus
-from typing import Any
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -19,13 +20,22 @@ from gateway.dialect import body_to_message, parse_json_body, query_to_message, 
 from gateway.invokers import Invoker
 from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service
-from service.api import SERVICE
+from service.contract import SERVICE
 from service.errors import SheetsError
-from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+INVOKER = web.AppKey("invoker", Invoker)
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
+class Metrics(Protocol):
+    """Counters the gateway updates per request and shows at `/metrics`."""
+
+    def observe(self, what: str, outcome: str, seconds: float) -> None: ...
+
+    def render(self) -> str: ...
+
 
 # Statuses aiohttp raises itself, with Open Dental-style explanations.
 _HTTP_EXPLANATIONS = {
@@ -75,8 +85,9 @@ def _pdf_name(route: Route, request: web.Request) -> str:
     return f"sheet-{keys}.pdf" if keys else "sheet.pdf"
 
 
-def _handler(route: Route, invoker: Invoker) -> _Handler:
+def _handler(route: Route) -> _Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        invoker = request.app[INVOKER]
         authorization = request.headers.get("Authorization")
         invoker.authenticate(route, authorization)
         message = route.input_type()
@@ -102,18 +113,29 @@ def _handler(route: Route, invoker: Invoker) -> _Handler:
 
 
 def create_app(
-    invoker: Invoker, *, max_body_bytes: int = 1 << 20, service_metrics: Metrics | None = None
+    open_invoker: Callable[[], AbstractAsyncContextManager[Invoker]],
+    *,
+    metrics: Metrics,
+    max_body_bytes: int = 1 << 20,
+    service_metrics: Metrics | None = None,
 ) -> web.Application:
-    """The gateway application over an invoker (in-process or remote).
+    """The gateway application over an invoker (in-process or remote), which
+    `open_invoker` opens when the application starts and closes when it stops.
 
     `/metrics` shows the gateway's HTTP counters, and the service API's when it
     runs in this process.
     """
-    metrics = Metrics("sheets_http", "HTTP requests by route and status.", ("route", "status"))
     app = web.Application(middlewares=[_measured(metrics), _errors], client_max_size=max_body_bytes)
+
+    async def invoker_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with open_invoker() as invoker:
+            app[INVOKER] = invoker
+            yield
+
+    app.cleanup_ctx.append(invoker_ctx)
     routes = routes_from_service(SERVICE)
     for route in routes:
-        app.router.add_route(route.http_method, route.aiohttp_path, _handler(route, invoker))
+        app.router.add_route(route.http_method, route.aiohttp_path, _handler(route))
     openapi = build_openapi(routes, title="Open Dental Sheets API", version="1.0.0")
 
     async def openapi_json(_: web.Request) -> web.Response:
@@ -132,19 +154,31 @@ def create_app(
     return app
 
 
-async def start_gateway(
-    app: web.Application, listen: str, *, grace: float = 10.0
-) -> tuple[web.AppRunner, int]:
-    """Serve app on `host:port` (port 0 picks one); returns the runner and the port.
+class Gateway:
+    """A serving gateway: its port, and a graceful stop (idempotent)."""
 
-    On cleanup, requests in flight get `grace` seconds to finish.
-    """
+    def __init__(self, runner: web.AppRunner) -> None:
+        self._runner: web.AppRunner | None = runner
+        self.port = 0
+
+    async def stop(self) -> None:
+        """Stop taking requests; those in flight get the grace period to finish."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+
+@asynccontextmanager
+async def serving(app: web.Application, listen: str, *, grace: float = 10.0) -> AsyncIterator[Gateway]:
+    """Serve app on `host:port` (port 0 picks one) until the block ends (or `Gateway.stop`)."""
     host, _, port = listen.rpartition(":")
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
     await runner.setup()
-    site = web.TCPSite(runner, host.strip("[]"), int(port))
-    await site.start()
-    server: Any = site._server
-    bound = int(server.sockets[0].getsockname()[1])
-    log.info("REST gateway listening on %s (port %d)", listen, bound)
-    return runner, bound
+    gateway = Gateway(runner)
+    try:
+        await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+        gateway.port = int(runner.addresses[0][1])
+        log.info("REST gateway listening on %s (port %d)", listen, gateway.port)
+        yield gateway
+    finally:
+        await gateway.stop()

@@ -40,7 +40,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2
 
-from opendental.sheets.v1 import options_pb2
+from service.contract import enum_type, message_type, od_enum_values
 from service.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -150,47 +150,6 @@ def _bytes_text(value: bytes) -> str:
 def _finite(value: float) -> float | None:
     # JSON has no NaN or Infinity; null is the honest "no number".
     return value if math.isfinite(value) else None
-
-
-def message_type(field: FieldDescriptor) -> Descriptor:
-    """The message type of a message field."""
-    if field.message_type is None:
-        raise TypeError(f"{field.full_name} is not a message field")
-    return field.message_type
-
-
-def enum_type(field: FieldDescriptor) -> EnumDescriptor:
-    """The enum type of an enum field."""
-    if field.enum_type is None:
-        raise TypeError(f"{field.full_name} is not an enum field")
-    return field.enum_type
-
-
-@dataclass(frozen=True, slots=True)
-class OdEnumValue:
-    """One enum value as Open Dental knows it."""
-
-    name: str
-    od_value: int
-    number: int
-
-
-@cache
-def od_enum_values(enum: EnumDescriptor) -> tuple[OdEnumValue, ...]:
-    """The values of an enum that Open Dental has, with its names and integers.
-
-    Values without `(open_dental)` keep their proto name and number, except
-    zero, which proto3 reserves for "unspecified".
-    """
-    values = []
-    for value in enum.values:
-        options = value.GetOptions()
-        if options.HasExtension(options_pb2.open_dental):
-            od = options.Extensions[options_pb2.open_dental]
-            values.append(OdEnumValue(od.name, od.value, value.number))
-        elif value.number != 0:
-            values.append(OdEnumValue(value.name, value.number, value.number))
-    return tuple(values)
 
 
 @cache

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import Message
 
 from gateway.routes import Route
-from service.api import WRITE_METHODS, SheetsApi
-from service.auth import Authenticator, is_header_text
+from service.contract import WRITE_METHODS, is_header_text
 from service.errors import HTTP_STATUS_BY_GRPC_CODE, SheetsError, Unauthenticated
+
+
+class ServiceApi(Protocol):
+    """The service API as the gateway calls it in process (`service.api.SheetsApi`)."""
+
+    def authenticate(self, method_name: str, authorization: str | None) -> None: ...
+
+    async def call(self, method_name: str, request: Message, authorization: str | None) -> Message: ...
+
+
+class KeyCheck(Protocol):
+    """An Authorization check (`service.auth.Authenticator`)."""
+
+    def check(self, authorization: str | None, *, write: bool) -> None: ...
 
 
 class Invoker(Protocol):
@@ -27,7 +41,7 @@ class InProcessInvoker:
     """The fast path: the service API in this process, no network hop, through
     the same auth, validation and error table as gRPC."""
 
-    def __init__(self, api: SheetsApi) -> None:
+    def __init__(self, api: ServiceApi) -> None:
         self._api = api
 
     def authenticate(self, route: Route, authorization: str | None) -> None:
@@ -68,7 +82,7 @@ class RemoteInvoker:
     """Calls a gRPC target over one shared channel (the gateway authenticates first)."""
 
     def __init__(
-        self, channel: grpc.aio.Channel, *, authenticator: Authenticator | None = None, timeout: float = 60.0
+        self, channel: grpc.aio.Channel, *, authenticator: KeyCheck | None = None, timeout: float = 60.0
     ) -> None:
         self._channel = channel
         self._timeout = timeout
@@ -101,3 +115,19 @@ class RemoteInvoker:
         except grpc.aio.AioRpcError as exc:
             raise _remote_error(exc) from None
         return response
+
+
+def in_process(api: ServiceApi) -> Callable[[], AbstractAsyncContextManager[Invoker]]:
+    """What `create_app` opens to call `api` in this process (nothing to open or close)."""
+    return lambda: nullcontext(InProcessInvoker(api))
+
+
+@asynccontextmanager
+async def remote(
+    target: str, *, authenticator: KeyCheck | None = None, call_timeout: float = 60.0
+) -> AsyncIterator[RemoteInvoker]:
+    """A channel to the gRPC `target` for as long as the gateway runs."""
+    # PDFs of many pages exceed gRPC's default 4 MB limit on what a client receives.
+    options = [("grpc.max_receive_message_length", 64 << 20)]
+    async with grpc.aio.insecure_channel(target, options=options) as channel:
+        yield RemoteInvoker(channel, authenticator=authenticator, timeout=call_timeout)

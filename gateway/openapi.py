@@ -21,12 +21,10 @@ from gateway.dialect import (
     DATETIME_PATTERN,
     UNSET_DATE,
     UNSET_DATETIME,
-    enum_type,
-    message_type,
-    od_enum_values,
 )
 from gateway.routes import Route
 from opendental.sheets.v1 import options_pb2
+from service.contract import enum_type, message_type, od_enum_values
 
 _FD = FieldDescriptor
 _Schema = dict[str, Any]

@@ -21,8 +21,9 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
-from gateway.dialect import message_type, scalar_to_text
+from gateway.dialect import scalar_to_text
 from opendental.sheets.v1 import options_pb2
+from service.contract import message_type
 
 _HTTP_BODY: str = httpbody_pb2.HttpBody.DESCRIPTOR.full_name
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")

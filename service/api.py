@@ -14,15 +14,16 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from google.api import annotations_pb2, httpbody_pb2
+from google.api import httpbody_pb2
 from google.protobuf.message import Message
 from google.type import datetime_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
+from opendental.sheets.v1 import resources_pb2
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service import models
 from service.auth import Authenticator
+from service.contract import FIELD_TYPE_TO_PROTO, SHEET_TYPE_TO_OD, SHEET_TYPE_TO_PROTO, WRITE_METHODS
 from service.db import write_transaction
 from service.enums import SheetFieldType
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
@@ -35,31 +36,7 @@ from service.sheets import Practice, create_sheet, load_sheet
 from service.validation import validate
 
 log = logging.getLogger(__name__)
-SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"]
 _UPDATABLE_FIELD_TYPES = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.CheckBox)
-
-
-def _od_to_proto_enum(enum_name: str) -> dict[int, int]:
-    """Open Dental's integer -> proto number, from the (open_dental) options."""
-    enum = resources_pb2.DESCRIPTOR.enum_types_by_name[enum_name]
-    return {
-        value.GetOptions().Extensions[options_pb2.open_dental].value: value.number
-        for value in enum.values
-        if value.GetOptions().HasExtension(options_pb2.open_dental)
-    }
-
-
-_SHEET_TYPE = _od_to_proto_enum("SheetType")
-_SHEET_TYPE_TO_OD = {number: od for od, number in _SHEET_TYPE.items()}
-_FIELD_TYPE = _od_to_proto_enum("SheetFieldType")
-
-
-def _is_write(method_name: str) -> bool:
-    rule = SERVICE.methods_by_name[method_name].GetOptions().Extensions[annotations_pb2.http]
-    return bool(rule.WhichOneof("pattern") != "get")
-
-
-WRITE_METHODS = frozenset(m.name for m in SERVICE.methods if _is_write(m.name))
 
 
 @lru_cache(maxsize=8192)
@@ -120,7 +97,7 @@ _FIELDDEF_COLUMNS = [
 def _sheet(row: Any) -> resources_pb2.Sheet:
     return resources_pb2.Sheet(
         sheet_num=row[0],
-        sheet_type=_SHEET_TYPE.get(row[1], 0),  # type: ignore[arg-type]
+        sheet_type=SHEET_TYPE_TO_PROTO.get(row[1], 0),  # type: ignore[arg-type]
         pat_num=row[2],
         date_time_sheet=_datetime(row[3]),
         internal_note=row[4],
@@ -137,7 +114,7 @@ def _sheet_field(row: Any) -> resources_pb2.SheetField:
     return resources_pb2.SheetField(
         sheet_field_num=row[0],
         sheet_num=row[1],
-        field_type=_FIELD_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+        field_type=FIELD_TYPE_TO_PROTO.get(row[2], 0),  # type: ignore[arg-type]
         field_name=row[3],
         field_value=row[4],
         is_required=bool(row[5]),
@@ -150,7 +127,7 @@ def _sheet_def(row: Any) -> resources_pb2.SheetDef:
     return resources_pb2.SheetDef(
         sheet_def_num=row[0],
         description=row[1],
-        sheet_type=_SHEET_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+        sheet_type=SHEET_TYPE_TO_PROTO.get(row[2], 0),  # type: ignore[arg-type]
     )
 
 
@@ -158,7 +135,7 @@ def _sheet_field_def(row: Any) -> resources_pb2.SheetFieldDef:
     return resources_pb2.SheetFieldDef(
         sheet_field_def_num=row[0],
         sheet_def_num=row[1],
-        field_type=_FIELD_TYPE.get(row[2], 0),  # type: ignore[arg-type]
+        field_type=FIELD_TYPE_TO_PROTO.get(row[2], 0),  # type: ignore[arg-type]
         field_name=row[3],
         field_value=row[4],
         is_required=bool(row[5]),
@@ -394,7 +371,7 @@ class SheetsApi:
         sheet_def = models.SHEETDEF.c
         query = sa.select(*_SHEETDEF_COLUMNS).order_by(sheet_def.SheetDefNum).offset(offset).limit(limit)
         if request.sheet_type:
-            query = query.where(sheet_def.SheetType == _SHEET_TYPE_TO_OD[request.sheet_type])
+            query = query.where(sheet_def.SheetType == SHEET_TYPE_TO_OD[request.sheet_type])
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return pb.ListSheetDefsResponse(sheet_defs=[_sheet_def(r) for r in rows])

@@ -5,13 +5,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
+from service.contract import is_header_text
 from service.errors import PermissionDenied, Unauthenticated
 from service.settings import ApiKey, Permission
-
-
-def is_header_text(value: str) -> bool:
-    """Printable ASCII: all a key can be, and all gRPC metadata may carry."""
-    return value.isascii() and value.isprintable()
 
 
 class Authenticator:

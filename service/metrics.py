@@ -39,3 +39,8 @@ class Metrics:
             for (a, b), s in sorted(self._seconds.items())
         ]
         return "\n".join(lines) + "\n"
+
+
+def http_metrics() -> Metrics:
+    """The REST gateway's counters."""
+    return Metrics("sheets_http", "HTTP requests by route and status.", ("route", "status"))

@@ -12,19 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.app import create_app, start_gateway
-from gateway.invokers import InProcessInvoker, RemoteInvoker
 from service import db
-from service.api import SheetsApi
-from service.auth import Authenticator
-from service.demo import seed_demo
+from service.demo import SeedResult, seed_demo
 from service.render import PdfRenderer
-from service.server import GrpcServer, start_grpc_server
-from service.servicer import SheetServicer
+from service.server import GrpcServer
 from service.settings import Settings
+from sheets.remote import remote_gateway
+from sheets.stack import running_service
 
 ALL_KEY = "ODFHIR devkey/custkey"
 READ_KEY = "ODFHIR readdev/readcust"
@@ -49,36 +45,33 @@ async def running_stack(
     database_url: str, data_dir: Path, renderer: PdfRenderer, **settings: Any
 ) -> AsyncIterator[Stack]:
     """Seed a database, then serve it over gRPC and both gateway modes."""
-    config = Settings(database_url=database_url, data_dir=data_dir, api_keys=API_KEYS, **settings)
-    engine = db.create_engine(database_url)
-    await db.init_db(engine)
-    seeded = await seed_demo(engine)
-    api = SheetsApi(
-        engine=engine, settings=config, authenticator=Authenticator(config.api_keys), renderer=renderer
+    config = Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        api_keys=API_KEYS,
+        grpc_listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        **settings,
     )
-    server = await start_grpc_server("127.0.0.1:0", SheetServicer(api))
-    target = f"127.0.0.1:{server.port}"
-    channel = grpc.aio.insecure_channel(target)
-    runners = []
-    try:
-        urls = {}
-        gateways = (
-            ("in-process", InProcessInvoker(api), api.metrics),
-            ("remote", RemoteInvoker(channel, authenticator=Authenticator(config.api_keys)), None),
+    seeded: list[SeedResult] = []
+
+    async def prepare(engine: AsyncEngine) -> None:
+        await db.init_db(engine)
+        seeded.append(await seed_demo(engine))
+
+    async with (
+        running_service(config, renderer=renderer, prepare=prepare) as service,
+        remote_gateway(service.grpc_target, config) as remote,
+    ):
+        assert service.gateway is not None
+        urls = {
+            "in-process": f"http://127.0.0.1:{service.gateway.port}",
+            "remote": f"http://127.0.0.1:{remote.port}",
+        }
+        demo = seeded[0]
+        yield Stack(
+            service.engine, config, service.grpc, service.grpc_target, urls, demo.patients, demo.sheet_defs
         )
-        for mode, invoker, metrics in gateways:
-            app = create_app(invoker, max_body_bytes=config.max_body_bytes, service_metrics=metrics)
-            runner, port = await start_gateway(app, "127.0.0.1:0")
-            runners.append(runner)
-            urls[mode] = f"http://127.0.0.1:{port}"
-        yield Stack(engine, config, server, target, urls, seeded.patients, seeded.sheet_defs)
-    finally:
-        for runner in runners:
-            await runner.cleanup()
-        await channel.close()
-        await server.stop(0)
-        await api.close()
-        await engine.dispose()
 
 
 class Rest:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import db, models
-from service.cli import main
+from sheets.cli import main
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES
 

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 import aiohttp
-import grpc
 import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
@@ -445,18 +444,15 @@ async def test_api_keys_never_reach_the_logs(rest: Rest, caplog: pytest.LogCaptu
 
 
 async def test_remote_gateway_with_its_target_down_is_503_with_an_explanation() -> None:
-    from gateway.app import create_app, start_gateway
-    from gateway.invokers import RemoteInvoker
+    from service.settings import Settings
+    from sheets.remote import remote_gateway
     from tests._sftp_servers import free_port
 
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
-        runner, port = await start_gateway(create_app(RemoteInvoker(channel, timeout=5)), "127.0.0.1:0")
-        try:
-            async with (
-                aiohttp.ClientSession() as session,
-                session.get(f"http://127.0.0.1:{port}/api/v1/sheetdefs") as response,
-            ):
-                assert response.status == 503
-                assert await response.json() == "The service is unavailable. Try again later."
-        finally:
-            await runner.cleanup()
+    settings = Settings(http_listen="127.0.0.1:0")
+    async with (
+        remote_gateway(f"127.0.0.1:{free_port()}", settings) as gateway,
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{gateway.port}/api/v1/sheetdefs") as response,
+    ):
+        assert response.status == 503
+        assert await response.json() == "The service is unavailable. Try again later."

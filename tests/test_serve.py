@@ -18,26 +18,34 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.cli import main
+from sheets.cli import main
 from tests._sftp_servers import SilentServer
+from tests._stack import ALL_KEY, Stack
 
 PORT = re.compile(rb"\(port (\d+)\)")
 
 
 @asynccontextmanager
 async def sheets(
-    *args: str, data_dir: Path, env: dict[str, str] | None = None
+    *args: str,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    python: tuple[str, ...] = (),
+    stderr: Path | None = None,
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[int]]]:
-    """Run `sheets ARGS` and wait for the ports it reports."""
+    """Run `sheets ARGS` (with `python` options for the interpreter, its stderr into a file where given)
+    and wait for the ports it reports."""
     env = os.environ | {"SHEETS_DATA_DIR": str(data_dir)} | (env or {})
     env.pop("SHEETS_API_KEYS", None)
+    err = stderr.open("wb") if stderr else None
     process = await asyncio.create_subprocess_exec(
         sys.executable,
+        *python,
         "-m",
-        "service.cli",
+        "sheets.cli",
         *args,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=err or asyncio.subprocess.PIPE,
         env=env,
     )
     assert process.stdout
@@ -55,6 +63,8 @@ async def sheets(
         if process.returncode is None:
             process.kill()
             await process.wait()
+        if err:
+            err.close()
 
 
 async def test_serve_answers_health_and_rest_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -122,3 +132,48 @@ async def test_sigterm_lets_a_call_in_flight_finish_before_exiting(tmp_path: Pat
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert "x.pdf" in (caught.value.details() or "") or "127.0.0.1" in (caught.value.details() or "")
         assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+
+
+# What only the service needs: a gateway in front of a remote target loads none of it.
+SERVICE_ONLY_MODULES = (
+    "xhtml2pdf",
+    "reportlab",
+    "asyncssh",
+    "sqlalchemy",
+    "sqlmodel",
+    "aiosqlite",
+    "asyncmy",
+    "asyncpg",
+)
+
+
+async def test_a_remote_gateway_process_never_imports_the_renderer_sftp_or_the_orm(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # -X importtime reports every module the process imports, on stderr, as it imports it.
+    args = ("gateway", "--target", stack.grpc_target, "--http", "127.0.0.1:0")
+    log = tmp_path / "imports.txt"
+    async with sheets(*args, data_dir=tmp_path, python=("-X", "importtime"), stderr=log) as (
+        gateway,
+        (http_port,),
+    ):
+        base = f"http://127.0.0.1:{http_port}/api/v1"
+        headers = {"Authorization": ALL_KEY}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            async with session.get(
+                f"{base}/sheets", params={"PatNum": str(stack.demo_patients[0])}
+            ) as listed:
+                assert listed.status == 200
+            created = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": stack.demo_patients[0]}
+            async with session.post(f"{base}/sheets", json=created) as response:
+                assert response.status == 200
+                sheet_num = (await response.json())["SheetNum"]
+            async with session.get(f"{base}/sheets/{sheet_num}/pdf") as pdf:
+                assert pdf.status == 200
+                assert (await pdf.read()).startswith(b"%PDF")
+        gateway.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(gateway.wait(), timeout=30) == 0
+    report = log.read_text().splitlines()
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in report if "|" in line}
+    assert {"aiohttp", "grpc", "gateway"} <= imported
+    assert not imported & set(SERVICE_ONLY_MODULES)

@@ -8,29 +8,18 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.api import SheetsApi
-from service.auth import Authenticator
 from service.render import PdfRenderer
-from service.server import GrpcServer, start_grpc_server
-from service.servicer import SheetServicer
+from service.server import GrpcServer
 from service.settings import Settings
+from sheets.stack import running_service
 
 
 @pytest.fixture
 async def server(sqlite_url: str, renderer: PdfRenderer) -> AsyncIterator[GrpcServer]:
-    from service import db
-
-    engine: AsyncEngine = db.create_engine(sqlite_url)
-    api = SheetsApi(engine=engine, settings=Settings(), authenticator=Authenticator(()), renderer=renderer)
-    running = await start_grpc_server("127.0.0.1:0", SheetServicer(api))
-    try:
-        yield running
-    finally:
-        await running.stop(0)
-        await api.close()
-        await engine.dispose()
+    settings = Settings(database_url=sqlite_url, grpc_listen="127.0.0.1:0", gateway=False)
+    async with running_service(settings, renderer=renderer) as running:
+        yield running.grpc
 
 
 async def _list_services(channel: grpc.aio.Channel, method: str) -> list[str]:

@@ -9,23 +9,20 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db
-from service.api import SheetsApi
-from service.auth import Authenticator
-from service.demo import seed_demo
 from service.errors import SheetsError
-from service.render import PdfRenderer, render_sheet_pdf
-from service.server import start_grpc_server
-from service.servicer import SheetServicer
 from service.settings import Settings
-from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
-from service.sheets import load_sheet
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Each command imports what it uses: `sheets gateway` must not load the
+# renderer, SFTP or the ORM.
 
 log = logging.getLogger("sheets")
 
@@ -50,6 +47,8 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
 
 
 async def _init_db(args: argparse.Namespace) -> None:
+    from service import db
+
     engine = db.create_engine(_settings(args).database_url)
     try:
         created = await db.init_db(engine)
@@ -59,6 +58,9 @@ async def _init_db(args: argparse.Namespace) -> None:
 
 
 async def _import_sheetdef(args: argparse.Namespace) -> None:
+    from service import db
+    from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+
     # Parse every file before writing anything: one bad file writes nothing.
     try:
         parsed = [(path, *parse_sheetdef(Path(path))) for path in args.files]
@@ -75,6 +77,9 @@ async def _import_sheetdef(args: argparse.Namespace) -> None:
 
 
 async def _seed_demo(args: argparse.Namespace) -> None:
+    from service import db
+    from service.demo import seed_demo
+
     engine = db.create_engine(_settings(args).database_url)
     try:
         await db.init_db(engine)
@@ -93,15 +98,9 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-def _build_api(settings: Settings, engine: AsyncEngine, renderer: PdfRenderer) -> SheetsApi:
-    return SheetsApi(
-        engine=engine, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
-    )
-
-
 async def _serve(args: argparse.Namespace) -> None:
-    from gateway.app import create_app, start_gateway
-    from gateway.invokers import InProcessInvoker
+    from service import db
+    from sheets.stack import running_service
 
     settings = _settings(
         args, grpc_listen=args.grpc, http_listen=args.http, gateway=False if args.no_gateway else None
@@ -111,74 +110,54 @@ async def _serve(args: argparse.Namespace) -> None:
         settings.check_listeners(*listeners)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    engine = db.create_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        # The embedded database is created on first start.
-        await db.init_db(engine)
-    renderer = PdfRenderer(settings.render_workers)
-    api = _build_api(settings, engine, renderer)
-    grpc_server = None
-    runner = None
-    try:
+
+    async def prepare(engine: AsyncEngine) -> None:
+        if engine.dialect.name == "sqlite":
+            # The embedded database is created on first start.
+            await db.init_db(engine)
+
+    async with AsyncExitStack() as stack:
         try:
-            grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
-            print(f"gRPC: {settings.grpc_listen} (port {grpc_server.port})", flush=True)
-            if settings.gateway:
-                app = create_app(
-                    InProcessInvoker(api), max_body_bytes=settings.max_body_bytes, service_metrics=api.metrics
-                )
-                runner, port = await start_gateway(app, settings.http_listen, grace=settings.grace_seconds)
-                print(f"REST: http://{settings.http_listen}/api/v1 (port {port})", flush=True)
+            running = await stack.enter_async_context(running_service(settings, prepare=prepare))
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc}") from None
+        print(f"gRPC: {settings.grpc_listen} (port {running.grpc.port})", flush=True)
+        if running.gateway is not None:
+            print(f"REST: http://{settings.http_listen}/api/v1 (port {running.gateway.port})", flush=True)
         # Everything loaded so far lives as long as the process: keep it out of
         # the collector's full passes, which otherwise pause every call.
         gc.collect()
         gc.freeze()
         await _wait_for_signal()
         log.info("shutting down (grace %.0fs)", settings.grace_seconds)
-        # Both surfaces stop taking calls at once; calls in flight get the grace period.
-        stopping = [grpc_server.stop(settings.grace_seconds)] + ([runner.cleanup()] if runner else [])
-        grpc_server = runner = None
-        await asyncio.gather(*stopping)
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-        if grpc_server is not None:
-            await grpc_server.stop(0)
-        await asyncio.to_thread(renderer.close)
-        await api.close()
-        await engine.dispose()
+        await running.stop(settings.grace_seconds)
 
 
 async def _gateway(args: argparse.Namespace) -> None:
-    import grpc
-
-    from gateway.app import create_app, start_gateway
-    from gateway.invokers import RemoteInvoker
+    from sheets.remote import remote_gateway
 
     settings = _settings(args, http_listen=args.http)
     try:
         settings.check_listeners(settings.http_listen)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    keys = Authenticator(settings.api_keys) if settings.api_keys else None
-    # PDFs of many pages exceed gRPC's default 4 MB limit on what a client receives.
-    options = [("grpc.max_receive_message_length", 64 << 20)]
-    async with grpc.aio.insecure_channel(args.target, options=options) as channel:
-        app = create_app(RemoteInvoker(channel, authenticator=keys), max_body_bytes=settings.max_body_bytes)
+    async with AsyncExitStack() as stack:
         try:
-            runner, port = await start_gateway(app, settings.http_listen, grace=settings.grace_seconds)
+            running = await stack.enter_async_context(remote_gateway(args.target, settings))
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc}") from None
-        print(f"REST: http://{settings.http_listen}/api/v1 (port {port}) -> gRPC {args.target}", flush=True)
-        try:
-            await _wait_for_signal()
-        finally:
-            await runner.cleanup()
+        print(
+            f"REST: http://{settings.http_listen}/api/v1 (port {running.port}) -> gRPC {args.target}",
+            flush=True,
+        )
+        await _wait_for_signal()
 
 
 async def _render(args: argparse.Namespace) -> None:
+    from service import db
+    from service.render import render_sheet_pdf
+    from service.sheets import load_sheet
+
     engine = db.create_engine(_settings(args).database_url)
     try:
         sheet, fields = await load_sheet(engine, args.sheet_num)

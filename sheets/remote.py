@@ -1,0 +1,34 @@
+"""The REST gateway as its own process in front of a remote gRPC target.
+
+It imports the gateway, the contract and the settings only: no renderer, SFTP
+or ORM is loaded in a process that needs none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from gateway.app import Gateway, create_app, serving
+from gateway.invokers import remote
+from service.auth import Authenticator
+from service.metrics import http_metrics
+from service.settings import Settings
+
+
+@asynccontextmanager
+async def remote_gateway(target: str, settings: Settings) -> AsyncIterator[Gateway]:
+    """The REST gateway alone, on `settings.http_listen`, in front of the gRPC `target`.
+
+    It checks keys of its own where `settings` has them (the target checks
+    every call again either way).
+    """
+    keys = Authenticator(settings.api_keys) if settings.api_keys else None
+    app = create_app(
+        partial(remote, target, authenticator=keys),
+        metrics=http_metrics(),
+        max_body_bytes=settings.max_body_bytes,
+    )
+    async with serving(app, settings.http_listen, grace=settings.grace_seconds) as gateway:
+        yield gateway

@@ -1,0 +1,92 @@
+"""The composition root: one `async with` builds the running service (engine,
+renderer, API, gRPC server, in-process gateway) and tears it down in reverse.
+
+The CLI, the tests and the bench all start the service through here; nothing
+else wires it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.app import Gateway, create_app, serving
+from gateway.invokers import in_process
+from service import db
+from service.api import SheetsApi
+from service.auth import Authenticator
+from service.metrics import http_metrics
+from service.render import PdfRenderer
+from service.server import GrpcServer, start_grpc_server
+from service.servicer import SheetServicer
+from service.settings import Settings
+
+
+@dataclass
+class RunningService:
+    """A started service: what it serves on, and what it is built from."""
+
+    settings: Settings
+    engine: AsyncEngine
+    renderer: PdfRenderer
+    api: SheetsApi
+    grpc: GrpcServer
+    gateway: Gateway | None
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc.port}"
+
+    async def stop(self, grace: float) -> None:
+        """Both surfaces stop taking calls at once; calls in flight get `grace` seconds."""
+        stopping = [self.grpc.stop(grace)] + ([self.gateway.stop()] if self.gateway else [])
+        await asyncio.gather(*stopping)
+
+
+@asynccontextmanager
+async def running_service(
+    settings: Settings,
+    *,
+    renderer: PdfRenderer | None = None,
+    prepare: Callable[[AsyncEngine], Awaitable[object]] | None = None,
+) -> AsyncIterator[RunningService]:
+    """Serve `settings`' database on gRPC (and the in-process gateway unless
+    `settings.gateway` is off) until the block ends.
+
+    `prepare` runs on the engine before anything serves (creating tables, demo
+    data). A `renderer` passed in stays open (its owner's to close); otherwise
+    one is started with `settings.render_workers` workers.
+    """
+    async with AsyncExitStack() as stack:
+        engine = db.create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        if prepare is not None:
+            await prepare(engine)
+        if renderer is None:
+            renderer = PdfRenderer(settings.render_workers)
+            stack.push_async_callback(asyncio.to_thread, renderer.close)
+        api = SheetsApi(
+            engine=engine,
+            settings=settings,
+            authenticator=Authenticator(settings.api_keys),
+            renderer=renderer,
+        )
+        stack.push_async_callback(api.close)
+        grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
+        stack.push_async_callback(grpc_server.stop, 0)
+        gateway = None
+        if settings.gateway:
+            app = create_app(
+                in_process(api),
+                metrics=http_metrics(),
+                max_body_bytes=settings.max_body_bytes,
+                service_metrics=api.metrics,
+            )
+            gateway = await stack.enter_async_context(
+                serving(app, settings.http_listen, grace=settings.grace_seconds)
+            )
+        yield RunningService(settings, engine, renderer, api, grpc_server, gateway)
