@@ -12,13 +12,11 @@ the SheetDef exists ("SheetDef not found."), its type is one the API creates
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import models
@@ -27,7 +25,6 @@ from service.enums import CREATABLE_SHEET_TYPES, SheetType, od_name
 from service.errors import InvalidArgument, NotFound
 from service.fill import PATIENT_COLUMNS, Filler, Practice
 from service.models import Sheet, SheetField, now_seconds
-from service.reads import PreparedRead
 
 __all__ = ["FIELD_COPIED", "SHEET_COPIED", "Practice", "create_sheet", "for_language"]
 
@@ -174,44 +171,3 @@ async def create_sheet(
             rows.append(values)
         await bulk_insert(conn, models.SHEETFIELD, rows)
     return sheet_num
-
-
-_SHEET_NAMES = tuple(c.name for c in models.SHEET.columns)
-_FIELD_NAMES = tuple(c.name for c in models.SHEETFIELD.columns)
-_LOADERS: weakref.WeakKeyDictionary[Engine, tuple[PreparedRead, PreparedRead]] = weakref.WeakKeyDictionary()
-
-
-def _loaders(engine: AsyncEngine) -> tuple[PreparedRead, PreparedRead]:
-    loaders = _LOADERS.get(engine.sync_engine)
-    if loaders is None:
-        sheet, field = models.SHEET.c, models.SHEETFIELD.c
-        wanted: sa.BindParameter[int] = sa.bindparam("sheet_num")
-        loaders = (
-            PreparedRead(
-                engine, sa.select(models.SHEET).where(sheet.SheetNum == wanted, sheet.IsDeleted == 0)
-            ),
-            PreparedRead(
-                engine,
-                sa.select(models.SHEETFIELD).where(field.SheetNum == wanted).order_by(field.SheetFieldNum),
-            ),
-        )
-        _LOADERS[engine.sync_engine] = loaders
-    return loaders
-
-
-async def load_sheet(engine: AsyncEngine, sheet_num: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A sheet and its fields as plain rows for rendering, with the driver's own
-    values (date-times may be text; the renderer reads both); NotFound when
-    missing or deleted.
-
-    Prepared reads: a 249-field sheet through SQLAlchemy's result processing
-    kept the event loop busy for milliseconds per PDF.
-    """
-    sheet_read, fields_read = _loaders(engine)
-    rows = await sheet_read.fetch(sheet_num=sheet_num)
-    if not rows:
-        raise NotFound("Sheet not found.")
-    fields = await fields_read.fetch(sheet_num=sheet_num)
-    return dict(zip(_SHEET_NAMES, rows[0], strict=True)), [
-        dict(zip(_FIELD_NAMES, f, strict=True)) for f in fields
-    ]

@@ -156,11 +156,12 @@ async def _gateway(args: argparse.Namespace) -> None:
 async def _render(args: argparse.Namespace) -> None:
     from service import db
     from service.render import render_sheet_pdf
-    from service.sheets import load_sheet
+    from service.store import SheetStore
 
     engine = db.create_engine(_settings(args).database_url)
     try:
-        sheet, fields = await load_sheet(engine, args.sheet_num)
+        async with SheetStore(engine) as store:
+            sheet, fields = await store.load_sheet(sheet_num=args.sheet_num)
     except SheetsError as exc:
         raise CommandError(exc.message) from None
     finally:

@@ -1,5 +1,6 @@
 """The composition root: one `async with` builds the running service (engine,
-renderer, API, gRPC server, in-process gateway) and tears it down in reverse.
+store and its readers, renderer, API, gRPC server, in-process gateway) and
+tears it down in reverse.
 
 The CLI, the tests and the bench all start the service through here; nothing
 else wires it.
@@ -24,6 +25,7 @@ from service.render import PdfRenderer
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
+from service.store import SheetStore
 
 
 @dataclass
@@ -33,6 +35,7 @@ class RunningService:
     settings: Settings
     engine: AsyncEngine
     renderer: PdfRenderer
+    store: SheetStore
     api: SheetsApi
     grpc: GrpcServer
     gateway: Gateway | None
@@ -69,13 +72,10 @@ async def running_service(
         if renderer is None:
             renderer = PdfRenderer(settings.render_workers)
             stack.push_async_callback(asyncio.to_thread, renderer.close)
+        store = await stack.enter_async_context(SheetStore(engine))
         api = SheetsApi(
-            engine=engine,
-            settings=settings,
-            authenticator=Authenticator(settings.api_keys),
-            renderer=renderer,
+            store=store, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
         )
-        stack.push_async_callback(api.close)
         grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
         stack.push_async_callback(grpc_server.stop, 0)
         gateway = None
@@ -89,4 +89,4 @@ async def running_service(
             gateway = await stack.enter_async_context(
                 serving(app, settings.http_listen, grace=settings.grace_seconds)
             )
-        yield RunningService(settings, engine, renderer, api, grpc_server, gateway)
+        yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway)

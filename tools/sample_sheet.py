@@ -21,7 +21,8 @@ from service import db, models
 from service.demo import seed_demo
 from service.render import render_sheet_pdf
 from service.settings import Settings
-from service.sheets import Practice, create_sheet, load_sheet
+from service.sheets import Practice, create_sheet
+from service.store import SheetStore
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "sample-sheet.png"
@@ -69,7 +70,8 @@ async def _sample_pdf(folder: Path) -> bytes:
             now=MOMENT,
         )
         await _fill_in(engine, sheet_num)
-        sheet, fields = await load_sheet(engine, sheet_num)
+        async with SheetStore(engine) as store:
+            sheet, fields = await store.load_sheet(sheet_num=sheet_num)
     finally:
         await engine.dispose()
     return render_sheet_pdf(sheet, fields)

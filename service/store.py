@@ -1,0 +1,291 @@
+"""The store: every statement the service API runs against Open Dental's
+tables, and the prepared reads of the hot paths (ListSheets, the render loaders).
+
+Functions take keyword arguments and return driver rows in the column order of
+`service.convert`; the API turns them into messages. Creating a sheet, whose
+statements are bound up with Open Dental's fill rules, is `service.sheets`'.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service import convert, models, sheets
+from service.db import write_transaction
+from service.enums import SheetFieldType
+from service.errors import InvalidArgument, NotFound, Unavailable
+from service.fill import Practice
+from service.reads import PreparedRead, SqliteReaders
+
+log = logging.getLogger(__name__)
+Row = Sequence[Any]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_UPDATABLE_FIELD_TYPES = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.CheckBox)
+
+
+def _columns(table: sa.Table, names: Sequence[str]) -> list[sa.Column[Any]]:
+    return [table.c[name] for name in names]
+
+
+_SHEET = _columns(models.SHEET, convert.SHEET_COLUMNS)
+_FIELD = _columns(models.SHEETFIELD, convert.SHEET_FIELD_COLUMNS)
+_SHEETDEF = _columns(models.SHEETDEF, convert.SHEET_DEF_COLUMNS)
+_FIELDDEF = _columns(models.SHEETFIELDDEF, convert.SHEET_FIELD_DEF_COLUMNS)
+# Fields of sheets that are not soft-deleted: a deleted sheet's fields are gone with it.
+_LIVE_FIELDS = models.SHEETFIELD.join(
+    models.SHEET,
+    sa.and_(models.SHEET.c.SheetNum == models.SHEETFIELD.c.SheetNum, models.SHEET.c.IsDeleted == 0),
+)
+_SHEET_NAMES = tuple(c.name for c in models.SHEET.columns)
+_FIELD_NAMES = tuple(c.name for c in models.SHEETFIELD.columns)
+
+
+def _connection_errors(driver: str) -> tuple[type[BaseException], ...]:
+    """What a lost or unreachable database raises: SQLAlchemy's errors, the
+    socket's, and the driver's own (prepared reads talk to the driver directly)."""
+    errors: list[type[BaseException]] = [
+        sa.exc.OperationalError,
+        sa.exc.InterfaceError,
+        OSError,
+        TimeoutError,
+    ]
+    if driver == "aiosqlite":
+        errors.append(sqlite3.OperationalError)
+    elif driver == "asyncpg":
+        import asyncpg
+
+        errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError]
+    elif driver == "asyncmy":
+        from asyncmy import errors as asyncmy_errors
+
+        errors += [asyncmy_errors.OperationalError, asyncmy_errors.InterfaceError]
+    return tuple(errors)
+
+
+def _database_call(
+    method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
+) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
+    """A store method whose database failures become the API's errors: a value
+    its column cannot hold is InvalidArgument, a database that cannot be
+    reached Unavailable (only here: an OSError elsewhere is no database's)."""
+
+    async def guarded(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(store, *args, **kwargs)
+        except sa.exc.DataError:
+            raise InvalidArgument("A value does not fit its database column.") from None
+        except store.connection_errors as exc:
+            # The pool reconnects (pre-ping) once the database is back: no restart needed.
+            log.warning("%s: database unavailable: %s", method.__name__, type(exc).__name__)
+            raise Unavailable("The database is unavailable. Try again later.") from None
+
+    return functools.update_wrapper(guarded, method)
+
+
+class SheetStore:
+    """Reads and updates over one engine (which stays its owner's to dispose).
+
+    `close()` releases the store's own SQLite reader connections.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.connection_errors = _connection_errors(engine.dialect.driver)
+        self._readers = SqliteReaders.for_engine(engine)
+        sheet, field = models.SHEET.c, models.SHEETFIELD.c
+        self._list_sheets = PreparedRead(
+            engine,
+            sa.select(*_SHEET)
+            .where(sheet.PatNum == sa.bindparam("pat_num"), sheet.IsDeleted == 0)
+            .order_by(sheet.SheetNum)
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset")),
+            self._readers,
+        )
+        # The render loaders: a 249-field sheet through SQLAlchemy's result
+        # processing kept the event loop busy for milliseconds per PDF.
+        wanted: sa.BindParameter[int] = sa.bindparam("sheet_num")
+        self._whole_sheet = PreparedRead(
+            engine, sa.select(models.SHEET).where(sheet.SheetNum == wanted, sheet.IsDeleted == 0)
+        )
+        self._whole_fields = PreparedRead(
+            engine, sa.select(models.SHEETFIELD).where(field.SheetNum == wanted).order_by(field.SheetFieldNum)
+        )
+
+    async def close(self) -> None:
+        if self._readers is not None:
+            await self._readers.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _rows(self, query: sa.Select[Any]) -> Sequence[Row]:
+        async with self.engine.connect() as conn:
+            rows: Sequence[Row] = (await conn.execute(query)).all()
+        return rows
+
+    async def _one(self, query: sa.Select[Any], missing: str) -> Row:
+        rows = await self._rows(query)
+        if not rows:
+            raise NotFound(missing)
+        return rows[0]
+
+    async def _exists(self, table: sa.Table, key: int) -> bool:
+        column = table.primary_key.columns[0]
+        return bool(await self._rows(sa.select(column).where(column == key)))
+
+    @_database_call
+    async def list_sheets(self, *, pat_num: int, offset: int, limit: int) -> Sequence[Row]:
+        """A patient's sheets; NotFound for a patient who does not exist."""
+        rows = await self._list_sheets.fetch(pat_num=pat_num, offset=offset, limit=limit)
+        # Only an empty page needs the extra look-up that tells "no sheets" from "no patient".
+        if not rows and not await self._exists(models.PATIENT, pat_num):
+            raise NotFound("Patient not found.")
+        return rows
+
+    @_database_call
+    async def get_sheet(self, *, sheet_num: int) -> Row:
+        sheet = models.SHEET.c
+        query = sa.select(*_SHEET).where(sheet.SheetNum == sheet_num, sheet.IsDeleted == 0)
+        return await self._one(query, "Sheet not found.")
+
+    @_database_call
+    async def load_sheet(self, *, sheet_num: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A sheet and its fields as plain rows for rendering, with the driver's own
+        values (date-times may be text; the renderer reads both); NotFound when
+        missing or deleted."""
+        rows = await self._whole_sheet.fetch(sheet_num=sheet_num)
+        if not rows:
+            raise NotFound("Sheet not found.")
+        fields = await self._whole_fields.fetch(sheet_num=sheet_num)
+        return dict(zip(_SHEET_NAMES, rows[0], strict=True)), [
+            dict(zip(_FIELD_NAMES, f, strict=True)) for f in fields
+        ]
+
+    @_database_call
+    async def create_sheet(
+        self,
+        *,
+        sheet_def_num: int,
+        pat_num: int,
+        internal_note: str,
+        practice: Practice,
+        now: datetime | None = None,
+    ) -> int:
+        """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`); its SheetNum."""
+        return await sheets.create_sheet(
+            self.engine,
+            sheet_def_num=sheet_def_num,
+            pat_num=pat_num,
+            internal_note=internal_note,
+            practice=practice,
+            now=now,
+        )
+
+    @_database_call
+    async def list_sheet_fields(self, *, sheet_num: int | None, offset: int, limit: int) -> Sequence[Row]:
+        """Fields of live sheets, of one sheet where `sheet_num` is given (NotFound when it is not there)."""
+        field = models.SHEETFIELD.c
+        query = (
+            sa.select(*_FIELD)
+            .select_from(_LIVE_FIELDS)
+            .order_by(field.SheetFieldNum)
+            .offset(offset)
+            .limit(limit)
+        )
+        if sheet_num is not None:
+            query = query.where(field.SheetNum == sheet_num)
+        rows = await self._rows(query)
+        if not rows and sheet_num is not None:
+            await self.get_sheet(sheet_num=sheet_num)
+        return rows
+
+    @_database_call
+    async def get_sheet_field(self, *, sheet_field_num: int) -> Row:
+        field = models.SHEETFIELD.c
+        query = sa.select(*_FIELD).select_from(_LIVE_FIELDS).where(field.SheetFieldNum == sheet_field_num)
+        return await self._one(query, "SheetField not found.")
+
+    @_database_call
+    async def update_sheet_field(self, *, sheet_field_num: int, value: str) -> Row:
+        """Set a field's value and its sheet's DateTSheetEdited in one transaction; the updated field.
+
+        Only OutputText, InputField and CheckBox fields take a value (a CheckBox
+        "X" or blank): anything else is refused and nothing is written.
+        """
+        field, sheet = models.SHEETFIELD.c, models.SHEET.c
+        async with write_transaction(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    sa.select(field.FieldType, field.SheetNum)
+                    .select_from(_LIVE_FIELDS)
+                    .where(field.SheetFieldNum == sheet_field_num)
+                )
+            ).first()
+            if row is None:
+                raise NotFound("SheetField not found.")
+            if row.FieldType not in _UPDATABLE_FIELD_TYPES:
+                raise InvalidArgument(
+                    "Only OutputText, InputField and CheckBox fields can be updated.", field="FieldValue"
+                )
+            if row.FieldType == SheetFieldType.CheckBox and value not in ("X", ""):
+                raise InvalidArgument('FieldValue of a CheckBox must be "X" or blank.', field="FieldValue")
+            await conn.execute(
+                sa.update(models.SHEETFIELD)
+                .where(field.SheetFieldNum == sheet_field_num)
+                .values(FieldValue=value)
+            )
+            await conn.execute(
+                sa.update(models.SHEET)
+                .where(sheet.SheetNum == row.SheetNum)
+                .values(DateTSheetEdited=models.now_seconds())
+            )
+        return await self.get_sheet_field(sheet_field_num=sheet_field_num)
+
+    @_database_call
+    async def list_sheet_defs(self, *, sheet_type: int | None, offset: int, limit: int) -> Sequence[Row]:
+        """Sheet definitions, of one Open Dental SheetType where given."""
+        sheet_def = models.SHEETDEF.c
+        query = sa.select(*_SHEETDEF).order_by(sheet_def.SheetDefNum).offset(offset).limit(limit)
+        if sheet_type is not None:
+            query = query.where(sheet_def.SheetType == sheet_type)
+        return await self._rows(query)
+
+    @_database_call
+    async def get_sheet_def(self, *, sheet_def_num: int) -> Row:
+        query = sa.select(*_SHEETDEF).where(models.SHEETDEF.c.SheetDefNum == sheet_def_num)
+        return await self._one(query, "SheetDef not found.")
+
+    @_database_call
+    async def list_sheet_field_defs(
+        self, *, sheet_def_num: int | None, offset: int, limit: int
+    ) -> Sequence[Row]:
+        """Field definitions, of one SheetDef where given (NotFound when it does not exist)."""
+        field_def = models.SHEETFIELDDEF.c
+        query = sa.select(*_FIELDDEF).order_by(field_def.SheetFieldDefNum).offset(offset).limit(limit)
+        if sheet_def_num is not None:
+            query = query.where(field_def.SheetDefNum == sheet_def_num)
+        rows = await self._rows(query)
+        if not rows and sheet_def_num is not None and not await self._exists(models.SHEETDEF, sheet_def_num):
+            raise NotFound("SheetDef not found.")
+        return rows
+
+    @_database_call
+    async def get_sheet_field_def(self, *, sheet_field_def_num: int) -> Row:
+        query = sa.select(*_FIELDDEF).where(models.SHEETFIELDDEF.c.SheetFieldDefNum == sheet_field_def_num)
+        return await self._one(query, "SheetFieldDef not found.")
