@@ -7,11 +7,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from typing import Any, Protocol
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
+from google.rpc import error_details_pb2, status_pb2
 
 from gateway.routes import Route
 from service.contract import WRITE_METHODS, is_header_text
-from service.errors import HTTP_STATUS_BY_GRPC_CODE, SheetsError, Unauthenticated
+from service.errors import SheetsError, Unauthenticated, from_grpc_code
 
 
 class ServiceApi(Protocol):
@@ -51,15 +52,6 @@ class InProcessInvoker:
         return await self._api.call(route.method_name, request, authorization)
 
 
-class RemoteError(SheetsError):
-    """A status that came back from a remote gRPC server."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.grpc_code = code.name
-        self.http_status = HTTP_STATUS_BY_GRPC_CODE.get(code.name, 500)
-
-
 # What a caller is told when the status came from the transport (the target is
 # down, a deadline passed), not from our service: gRPC's own text names
 # internal addresses and is not an explanation in Open Dental's style.
@@ -70,12 +62,28 @@ _TRANSPORT_MESSAGES = {
 }
 
 
-def _remote_error(error: grpc.aio.AioRpcError) -> RemoteError:
+def _violated_field(details: bytes) -> str | None:
+    """The field a google.rpc.BadRequest in the status details names, if any."""
+    try:
+        status = status_pb2.Status.FromString(details)
+    except DecodeError:
+        return None
+    for detail in status.details:
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request) and bad_request.field_violations:
+            return bad_request.field_violations[0].field or None
+    return None
+
+
+def _remote_error(error: grpc.aio.AioRpcError) -> SheetsError:
+    """The error the target raised, as its own class (a NOT_FOUND is a NotFound)."""
     code = error.code()
-    ours = any(key == "grpc-status-details-bin" for key, _ in error.trailing_metadata() or ())
-    if ours:
-        return RemoteError(code, error.details() or code.name)
-    return RemoteError(code, _TRANSPORT_MESSAGES.get(code, "Internal error."))
+    details = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
+    if details is not None:
+        raw = details if isinstance(details, bytes) else details.encode()
+        return from_grpc_code(code.name, error.details() or code.name, field=_violated_field(raw))
+    # The status came from the transport, not from our service.
+    return from_grpc_code(code.name, _TRANSPORT_MESSAGES.get(code, "Internal error."))
 
 
 class RemoteInvoker:

@@ -9,19 +9,51 @@ secret. Codes are gRPC status names, so the domain needs no grpc import.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any, ClassVar
+
+_REGISTRY: dict[str, type[SheetsError]] = {}
 
 
 class SheetsError(Exception):
-    """Base of every error the service reports to a caller."""
+    """Base of every error the service reports to a caller.
 
-    grpc_code: str = "INTERNAL"
-    http_status: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    Each subclass that names a `grpc_code` is registered under it: the class is
+    the status, so an error rebuilt from a code (`from_grpc_code`) is the same
+    class the service raised, and no instance ever re-labels its status.
+    """
+
+    grpc_code: ClassVar[str] = "INTERNAL"
+    http_status: ClassVar[int] = HTTPStatus.INTERNAL_SERVER_ERROR
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         # The request field at fault (Open Dental's name), for google.rpc.BadRequest.
         self.field = field
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        code = cls.__dict__.get("grpc_code")
+        if code is None:
+            return
+        if code in _REGISTRY:
+            raise TypeError(f"{code} is already {_REGISTRY[code].__name__}'s")
+        _REGISTRY[code] = cls
+
+
+def from_grpc_code(code: str, message: str, *, field: str | None = None) -> SheetsError:
+    """The error of gRPC status `code` (its name, e.g. "NOT_FOUND"); Unknown for a code no class has."""
+    return _REGISTRY.get(code, Unknown)(message, field=field)
+
+
+class Cancelled(SheetsError):
+    grpc_code = "CANCELLED"
+    http_status = 499  # the client went away (nginx's code; HTTP has none)
+
+
+class Unknown(SheetsError):
+    grpc_code = "UNKNOWN"
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR
 
 
 class InvalidArgument(SheetsError):
@@ -86,31 +118,16 @@ class Unimplemented(SheetsError):
 
 
 class Internal(SheetsError):
-    pass
+    grpc_code = "INTERNAL"
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR
 
 
-# gRPC status name -> HTTP status, for statuses that arrive from a remote
-# server (the gateway in front of a gRPC target) rather than as our exceptions.
-HTTP_STATUS_BY_GRPC_CODE: dict[str, int] = {
-    cls.grpc_code: cls.http_status
-    for cls in (
-        InvalidArgument,
-        FailedPrecondition,
-        OutOfRange,
-        Unauthenticated,
-        PermissionDenied,
-        NotFound,
-        AlreadyExists,
-        Aborted,
-        ResourceExhausted,
-        DeadlineExceeded,
-        Unavailable,
-        Unimplemented,
-        Internal,
-    )
-} | {
-    "OK": HTTPStatus.OK,
-    "CANCELLED": 499,
-    "UNKNOWN": HTTPStatus.INTERNAL_SERVER_ERROR,
-    "DATA_LOSS": HTTPStatus.INTERNAL_SERVER_ERROR,
+class DataLoss(SheetsError):
+    grpc_code = "DATA_LOSS"
+    http_status = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+# gRPC status name -> HTTP status, as every class above declares it.
+HTTP_STATUS_BY_GRPC_CODE: dict[str, int] = {"OK": HTTPStatus.OK} | {
+    code: cls.http_status for code, cls in _REGISTRY.items()
 }
