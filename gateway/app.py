@@ -16,7 +16,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from google.api import httpbody_pb2
 
-from gateway.dialect import body_to_message, parse_json_body, query_to_message, response_to_od
+from gateway.binding import body_to_message, query_to_message, response_to_od
+from gateway.decoder import parse_json_body
 from gateway.invokers import Invoker
 from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service

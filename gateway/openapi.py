@@ -14,7 +14,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from gateway.dialect import (
+from gateway.encoder import (
     DATE_MESSAGE,
     DATE_PATTERN,
     DATETIME_MESSAGE,

@@ -21,7 +21,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
-from gateway.dialect import scalar_to_text
+from gateway.encoder import scalar_to_text
 from opendental.sheets.v1 import options_pb2
 from service.contract import message_type
 

@@ -15,13 +15,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2
 from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2
 
-from gateway.dialect import (
-    body_to_message,
-    parse_json_body,
-    query_to_message,
-    response_to_od,
-    to_od,
-)
+from gateway.binding import body_to_message, query_to_message, response_to_od
+from gateway.decoder import parse_json_body
+from gateway.encoder import to_od
 from gateway.routes import Route, routes_from_service
 from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
 from opendental.sheets.v1.resources_pb2 import SheetFieldType, SheetType

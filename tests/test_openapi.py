@@ -12,7 +12,8 @@ from google.type import date_pb2, datetime_pb2
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from gateway.dialect import response_to_od, to_od
+from gateway.binding import response_to_od
+from gateway.encoder import to_od
 from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
 from opendental.sheets.v1 import resources_pb2, sheet_service_pb2

@@ -1,11 +1,5 @@
-"""Open Dental's JSON dialect, derived from the descriptors.
-
-Open Dental's API is not proto3 JSON: keys are Open Dental's PascalCase names
-(the fields' `json_name`) in its column order (declaration order); integers,
-including 64-bit keys, are JSON numbers; booleans are the strings "true" and
-"false"; enums are Open Dental's names (`(open_dental)` option); date-times are
-"yyyy-MM-dd HH:mm:ss" with "0001-01-01 00:00:00" for unset; line breaks in text
-come out as a space.
+"""Open Dental's JSON dialect, in: request bodies, and query and path text,
+into messages, derived from the descriptors.
 
 Input follows what an Open Dental client may send to Open Dental's .NET API:
 keys and query parameter names match case-insensitively (reported by their
@@ -15,9 +9,7 @@ the same as leaving the key out. Everything else that does not fit a field is
 refused with an `InvalidArgument` naming the field; nothing else ever escapes
 for bad input.
 
-Every message gets its encoder and its input table built once, from its
-descriptor, on first use: the per-request work is attribute reads and dict
-lookups, no descriptor walking.
+Every message gets its input table built once, from its descriptor, on first use.
 """
 
 from __future__ import annotations
@@ -25,34 +17,21 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import keyword
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
-from google.type import date_pb2, datetime_pb2
 
+from gateway.encoder import DATE_MESSAGE, DATETIME_MESSAGE, FLOAT_TYPES
 from service.contract import enum_type, message_type, od_enum_values
 from service.errors import InvalidArgument
-
-if TYPE_CHECKING:
-    from gateway.routes import Route
-
-DATETIME_MESSAGE: str = datetime_pb2.DateTime.DESCRIPTOR.full_name
-DATE_MESSAGE: str = date_pb2.Date.DESCRIPTOR.full_name
-# Open Dental's MinValue: what an unset date or date-time looks like.
-UNSET_DATETIME = "0001-01-01 00:00:00"
-UNSET_DATE = "0001-01-01"
-DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 _FD = FieldDescriptor
 _INT_RANGES: dict[int, tuple[int, int]] = {
@@ -61,204 +40,12 @@ _INT_RANGES: dict[int, tuple[int, int]] = {
     **dict.fromkeys((_FD.TYPE_UINT32, _FD.TYPE_FIXED32), (0, 2**32 - 1)),
     **dict.fromkeys((_FD.TYPE_UINT64, _FD.TYPE_FIXED64), (0, 2**64 - 1)),
 }
-_FLOATS = frozenset((_FD.TYPE_FLOAT, _FD.TYPE_DOUBLE))
 _INT_TEXT = re.compile(r"-?[0-9]+")
 # Longer than any 64-bit integer, short enough that int() stays cheap.
 _MAX_INT_TEXT = 21
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _DATETIME_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 _DATE_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_BOOL_TEXT = ("false", "true")
-
-
-# ---------------------------------------------------------------------------
-# Output
-
-
-def to_od(message: Message) -> dict[str, Any]:
-    """One message as Open Dental's JSON object: every field, defaults included
-    (an unset nested object, which the Sheets API never has, is null)."""
-    return _encoder(message.DESCRIPTOR)(message)
-
-
-def response_to_od(route: Route, response: Message) -> Any:
-    """The REST body of a response: the `response_body` field (a list for a
-    repeated field) or, without one, the whole message."""
-    return _response_encoder(route.method_descriptor.output_type, route.response_body)(response)
-
-
-def scalar_to_text(field: FieldDescriptor) -> Callable[[Any], str]:
-    """A scalar field's value as the text Open Dental would show, e.g. for a
-    `Location` header."""
-    if field.type == _FD.TYPE_MESSAGE or field.is_repeated:
-        raise ValueError(f"{field.full_name} is not a scalar")
-    convert = _value_encoder(field)
-    if convert is None:
-        return str
-    if field.type == _FD.TYPE_BOOL or field.type == _FD.TYPE_ENUM:
-        return convert
-    return lambda value: str(convert(value))
-
-
-class _EnumNames(dict[int, str]):
-    # UNSPECIFIED (and numbers from a newer proto) have no Open Dental name:
-    # "" says "no value" without inventing one, and never raises mid-response.
-    def __missing__(self, key: int) -> str:
-        return ""
-
-
-class _TwoDigits(dict[int, str]):
-    # A lookup is several times cheaper than "%02d" formatting on this path;
-    # out-of-range parts (an invalid DateTime) still format instead of wrapping.
-    def __missing__(self, key: int) -> str:
-        return f"{key:02d}"
-
-
-_D2 = _TwoDigits({n: f"{n:02d}" for n in range(100)})
-_DATETIME_PARTS = attrgetter("year", "month", "day", "hours", "minutes", "seconds")
-_DATE_PARTS = attrgetter("year", "month", "day")
-
-
-def _year(year: int) -> str:
-    return str(year) if 1000 <= year <= 9999 else f"{year:04d}"
-
-
-def _datetime_text(value: datetime_pb2.DateTime) -> str:
-    year, month, day, hours, minutes, seconds = _DATETIME_PARTS(value)
-    if not (year or month or day):
-        return UNSET_DATETIME
-    return f"{_year(year)}-{_D2[month]}-{_D2[day]} {_D2[hours]}:{_D2[minutes]}:{_D2[seconds]}"
-
-
-def _date_text(value: date_pb2.Date) -> str:
-    year, month, day = _DATE_PARTS(value)
-    if not (year or month or day):
-        return UNSET_DATE
-    return f"{_year(year)}-{_D2[month]}-{_D2[day]}"
-
-
-def _od_text(value: str) -> str:
-    if "\r" in value or "\n" in value:
-        return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    return value
-
-
-def _bytes_text(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
-def _finite(value: float) -> float | None:
-    # JSON has no NaN or Infinity; null is the honest "no number".
-    return value if math.isfinite(value) else None
-
-
-@cache
-def _enum_names(enum: EnumDescriptor) -> _EnumNames:
-    return _EnumNames({value.number: value.name for value in od_enum_values(enum)})
-
-
-def _is_plain_message(field: FieldDescriptor) -> bool:
-    """A message field written as a nested object (not a date or date-time)."""
-    return field.type == _FD.TYPE_MESSAGE and message_type(field).full_name not in (
-        DATETIME_MESSAGE,
-        DATE_MESSAGE,
-    )
-
-
-def _value_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
-    """How one (non-repeated) value is written; None: as it is."""
-    kind = field.type
-    if kind == _FD.TYPE_STRING:
-        return _od_text
-    if kind == _FD.TYPE_BOOL:
-        return _BOOL_TEXT.__getitem__
-    if kind == _FD.TYPE_ENUM:
-        return _enum_names(enum_type(field)).__getitem__
-    if kind == _FD.TYPE_BYTES:
-        return _bytes_text
-    if kind in _FLOATS:
-        return _finite
-    if kind == _FD.TYPE_MESSAGE:
-        nested = message_type(field)
-        if nested.full_name == DATETIME_MESSAGE:
-            return _datetime_text
-        if nested.full_name == DATE_MESSAGE:
-            return _date_text
-        if nested.GetOptions().map_entry:
-            raise TypeError(f"{field.full_name}: map fields have no place in Open Dental's dialect")
-        # Looked up per call so that a message may contain itself.
-        return lambda value: _encoder(nested)(value)
-    return None
-
-
-def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
-    convert = _value_encoder(field)
-    if not field.is_repeated:
-        return convert
-    if convert is None:
-        return list
-    if _is_plain_message(field):
-        nested = message_type(field)
-        # A list of sheets is the common response: one encoder lookup per list.
-        return lambda values: list(map(_encoder(nested), values))
-    return lambda values: [convert(value) for value in values]
-
-
-@cache
-def _encoder(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
-    """A function that reads every field and converts only those that need it.
-
-    It is generated as one dict display per message, as dataclasses generate
-    __init__: that is about a third faster than a loop over a field table,
-    and this runs for every object of every response. Only descriptor names
-    reach the source (keys as repr() literals, attributes as checked
-    identifiers); the converters are passed in, not written out.
-    """
-    namespace: dict[str, Any] = {}
-    items = []
-    for index, field in enumerate(descriptor.fields):
-        if field.name.isidentifier() and not keyword.iskeyword(field.name):
-            read = f"m.{field.name}"
-        else:
-            namespace[f"_get{index}"] = attrgetter(field.name)
-            read = f"_get{index}(m)"
-        convert = _field_encoder(field)
-        if convert is None:
-            value = read
-        elif field.type == _FD.TYPE_BOOL and not field.is_repeated:
-            value = f'("true" if {read} else "false")'
-        elif field.type == _FD.TYPE_ENUM and not field.is_repeated:
-            namespace[f"_names{index}"] = _enum_names(enum_type(field))
-            value = f"_names{index}[{read}]"
-        elif _is_plain_message(field) and not field.is_repeated:
-            # An unset object is null, as .NET writes a null reference; a
-            # default object instead would never end for a message that
-            # contains itself.
-            namespace[f"_convert{index}"] = convert
-            value = f"(_convert{index}({read}) if m.HasField({field.name!r}) else None)"
-        else:
-            namespace[f"_convert{index}"] = convert
-            value = f"_convert{index}({read})"
-        items.append(f"{field.json_name!r}: {value}")
-    source = "def encode(m):\n    return {" + ", ".join(items) + "}\n"
-    exec(compile(source, f"<Open Dental encoder of {descriptor.full_name}>", "exec"), namespace)  # noqa: S102
-    encode: Callable[[Message], dict[str, Any]] = namespace["encode"]
-    return encode
-
-
-@cache
-def _response_encoder(descriptor: Descriptor, response_body: str) -> Callable[[Message], Any]:
-    if not response_body:
-        return _encoder(descriptor)
-    read = attrgetter(response_body)
-    convert = _field_encoder(descriptor.fields_by_name[response_body])
-    if convert is None:
-        return read
-    return lambda response: convert(read(response))
-
-
-# ---------------------------------------------------------------------------
-# Input
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -297,65 +84,9 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise InvalidArgument(f"Duplicate field: '{_shown(key)}'.", field=key)
+                raise InvalidArgument(f"Duplicate field: '{shown(key)}'.", field=key)
             seen.add(key)
     return result
-
-
-def body_to_message(route: Route, data: Any, request: Message) -> None:
-    """Fill `request` from a parsed JSON body (`parse_json_body`).
-
-    Call after `query_to_message`: a body key bound to the path is accepted
-    only when it repeats the path's value.
-    """
-    if not route.body:
-        raise InvalidArgument("This route takes no request body.")
-    if data is None:
-        return
-    table = _inputs(request.DESCRIPTOR)
-    if route.body == "*":
-        if type(data) is not dict:
-            raise InvalidArgument("The request body must be a JSON object.")
-        _fill(request, data, table, "", route.path_fields)
-        return
-    field = table.by_name[route.body]
-    _assign(request, field, field.from_json(data, field.json_name), field.json_name)
-
-
-def query_to_message(
-    route: Route,
-    query: Mapping[str, str] | Sequence[tuple[str, str]],
-    path: Mapping[str, str],
-    request: Message,
-) -> None:
-    """Fill `request` from the path parameters (keyed by proto field name, as
-    aiohttp's match_info is for `Route.aiohttp_path`) and the query string.
-
-    Query parameters are the request fields bound to neither the path nor the
-    body; a parameter may appear once unless its field is repeated.
-    """
-    table = _inputs(request.DESCRIPTOR)
-    for name in route.path_fields:
-        text = path.get(name)
-        if text is not None:
-            field = table.by_name[name]
-            _assign(request, field, _from_text(field, text), field.json_name)
-    items = query.items() if isinstance(query, Mapping) else query
-    if not items:
-        return
-    allowed = _query_inputs(request.DESCRIPTOR, route.path_fields, route.body)
-    seen: set[str] = set()
-    for key, text in items:
-        found = allowed.find(key)
-        if found is None:
-            raise InvalidArgument(f"Unknown query parameter: '{_shown(key)}'.", field=key)
-        if found.name in seen and not found.repeated:
-            raise InvalidArgument(f"Duplicate query parameter: '{found.json_name}'.", field=found.json_name)
-        seen.add(found.name)
-        value = _from_text(found, text)
-        if found.repeated:
-            value = [value]
-        _assign(request, found, value, found.json_name)
 
 
 _FromJson = Callable[[Any, str], Any]
@@ -388,17 +119,17 @@ class _Inputs:
 
 
 @cache
-def _inputs(descriptor: Descriptor) -> _Inputs:
+def inputs(descriptor: Descriptor) -> _Inputs:
     fields = [_input(field) for field in descriptor.fields]
     return _tables(fields)
 
 
 @cache
-def _query_inputs(descriptor: Descriptor, path_fields: tuple[str, ...], body: str) -> _Inputs:
+def query_inputs(descriptor: Descriptor, path_fields: tuple[str, ...], body: str) -> _Inputs:
     if body == "*":
         return _tables([])
     bound = {*path_fields, body}
-    return _tables([f for f in _inputs(descriptor).by_name.values() if f.name not in bound])
+    return _tables([f for f in inputs(descriptor).by_name.values() if f.name not in bound])
 
 
 def _tables(fields: list[_Input]) -> _Inputs:
@@ -409,23 +140,23 @@ def _tables(fields: list[_Input]) -> _Inputs:
     )
 
 
-def _from_text(field: _Input, text: str) -> Any:
+def from_text(field: _Input, text: str) -> Any:
     if field.from_text is None:
         raise InvalidArgument(f"{field.json_name} cannot be given in the URL.", field=field.json_name)
     return field.from_text(text, field.json_name)
 
 
-def _fill(
+def fill(
     message: Message, data: dict[str, Any], table: _Inputs, prefix: str, path_fields: tuple[str, ...] = ()
 ) -> None:
     seen: set[str] = set()
     for key, value in data.items():
         field = table.find(key)
         if field is None:
-            raise InvalidArgument(f"Unknown field: '{_shown(prefix + key)}'.", field=prefix + key)
+            raise InvalidArgument(f"Unknown field: '{shown(prefix + key)}'.", field=prefix + key)
         label = prefix + field.json_name
         if field.name in seen:
-            raise InvalidArgument(f"Duplicate field: '{_shown(prefix + key)}'.", field=label)
+            raise InvalidArgument(f"Duplicate field: '{shown(prefix + key)}'.", field=label)
         seen.add(field.name)
         if value is None:
             continue
@@ -436,10 +167,10 @@ def _fill(
             if getattr(message, field.name) != converted:
                 raise InvalidArgument(f"{label} in the body does not match the URL.", field=label)
             continue
-        _assign(message, field, converted, label)
+        assign(message, field, converted, label)
 
 
-def _assign(message: Message, field: _Input, value: Any, label: str) -> None:
+def assign(message: Message, field: _Input, value: Any, label: str) -> None:
     try:
         if field.repeated:
             getattr(message, field.name).extend(value)
@@ -477,7 +208,7 @@ def _value_parsers(field: FieldDescriptor) -> tuple[_FromJson, _FromText | None]
         return _bool_from_json, _bool_from_text
     if kind == _FD.TYPE_ENUM:
         return _enum_parsers(enum_type(field))
-    if kind in _FLOATS:
+    if kind in FLOAT_TYPES:
         return _float_from_json, _float_from_text
     if kind == _FD.TYPE_BYTES:
         return _bytes_from_json, _bytes_from_text
@@ -495,7 +226,7 @@ def _value_parsers(field: FieldDescriptor) -> tuple[_FromJson, _FromText | None]
     raise TypeError(f"{field.full_name}: unsupported field type {kind}")
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
     """Echo a caller's text safely: short, and only printable characters (a
     lone surrogate would make the error itself unencodable)."""
     short = "".join(c if c.isprintable() else "?" for c in text[:40])
@@ -575,7 +306,7 @@ def _enum_parsers(enum: EnumDescriptor) -> tuple[_FromJson, _FromText]:
         if number is None and _INT_TEXT.fullmatch(text) and len(text) <= _MAX_INT_TEXT:
             number = by_od_value.get(int(text))
         if number is None:
-            raise invalid(_shown(text), label)
+            raise invalid(shown(text), label)
         return number
 
     def from_json(value: Any, label: str) -> int:
@@ -584,7 +315,7 @@ def _enum_parsers(enum: EnumDescriptor) -> tuple[_FromJson, _FromText]:
         if type(value) is int:
             number = by_od_value.get(value)
             if number is None:
-                raise invalid(_shown(str(value)), label)
+                raise invalid(shown(str(value)), label)
             return number
         raise InvalidArgument(f"{label} must be the name of a {type_name}.", field=label)
 
@@ -672,7 +403,7 @@ def _message_parser(descriptor: Descriptor) -> _FromJson:
             raise InvalidArgument(f"{label} must be a JSON object.", field=label)
         nested = message_class()
         # Looked up per call so that a message may contain itself.
-        _fill(nested, value, _inputs(descriptor), label + ".")
+        fill(nested, value, inputs(descriptor), label + ".")
         return nested
 
     return from_json
