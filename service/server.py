@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
@@ -16,14 +17,47 @@ log = logging.getLogger(__name__)
 
 SHEET_SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+_V1ALPHA = "grpc.reflection.v1alpha"
+_V1 = "grpc.reflection.v1"
+
+
+def _register_reflection_v1() -> None:
+    """Put grpc/reflection/v1/reflection.proto in the default pool, so that
+    reflection can describe the v1 service it lists.
+
+    grpcio-reflection ships only v1alpha's file; v1's is the same file under
+    v1's package (the messages are the same on the wire), so it is derived from it.
+    """
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindServiceByName(REFLECTION_V1)
+        return
+    except KeyError:
+        pass
+    v1 = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(v1)
+    v1.name = "grpc/reflection/v1/reflection.proto"
+    v1.package = _V1
+    v1.options.Clear()
+    for message in v1.message_type:
+        for field in message.field:
+            if field.type_name:
+                field.type_name = field.type_name.replace(f".{_V1ALPHA}.", f".{_V1}.")
+    for service in v1.service:
+        for method in service.method:
+            method.input_type = method.input_type.replace(f".{_V1ALPHA}.", f".{_V1}.")
+            method.output_type = method.output_type.replace(f".{_V1ALPHA}.", f".{_V1}.")
+    pool.Add(v1)
 
 
 def _add_reflection(server: grpc.aio.Server, services: Sequence[str]) -> None:
     """Reflection v1alpha (grpcurl 1.8) and v1 (newer tools) from one servicer.
 
     grpcio-reflection serves only v1alpha; v1's messages are the same on the
-    wire, so the same servicer answers under v1's name.
+    wire, so the same servicer answers under v1's name, and v1's file is in
+    the pool for every listed service to be described.
     """
+    _register_reflection_v1()
     names = [*services, reflection.SERVICE_NAME, REFLECTION_V1]
     servicer = reflection.aio.ReflectionServicer(names)
     reflection.enable_server_reflection(names, server)

@@ -7,10 +7,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# A test changes this in its own process: a forked worker inherits the change
+# (and the parent's locks with it), a spawned or forkserver one imports this module afresh.
+PARENT_STATE = "imported afresh"
+
 
 def worker_pid(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
-    """The process it ran in."""
-    return str(os.getpid()).encode()
+    """The process it ran in, and the PARENT_STATE it sees."""
+    return f"{os.getpid()} {PARENT_STATE}".encode()
 
 
 def busy(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from google.api import annotations_pb2, http_pb2, httpbody_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import ServiceDescriptor
@@ -78,7 +81,7 @@ def test_every_sheet_service_rpc_has_exactly_one_route() -> None:
         ),
     ],
 )
-def test_route_has_open_dentals_method_path_and_status(
+async def test_route_has_open_dentals_method_path_and_status(
     method: str,
     http_method: str,
     path: str,
@@ -92,8 +95,17 @@ def test_route_has_open_dentals_method_path_and_status(
     assert (route.http_method, route.path, route.path_fields) == (http_method, path, path_fields)
     assert (route.body, route.response_body) == (body, response_body)
     assert (route.success_status, route.location_template) == (status, template)
-    # aiohttp placeholders are the proto field names, so match_info keys are path_fields.
-    assert route.aiohttp_path == path
+    # The path aiohttp serves matches the URL a client sends, and its match_info keys are path_fields.
+    router = web.Application().router
+    router.add_route(route.http_method, route.aiohttp_path, _never_called)
+    concrete = re.sub(r"\{[^}]*\}", "7", path)
+    info = await router.resolve(make_mocked_request(http_method, concrete))
+    assert info.http_exception is None, concrete
+    assert dict(info) == dict.fromkeys(path_fields, "7")
+
+
+async def _never_called(request: web.Request) -> web.Response:
+    raise AssertionError("routing only")
 
 
 def test_route_carries_the_grpc_method_and_message_classes() -> None:

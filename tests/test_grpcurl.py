@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests._requires import unavailable
 from tests._stack import ALL_KEY, Stack
 
 GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
@@ -108,3 +109,39 @@ async def test_a_missing_key_exits_with_unauthenticated(stack: Stack) -> None:
     code, _, err = await grpcurl("-plaintext", "-d", "{}", stack.grpc_target, f"{SERVICE}/ListSheetDefs")
     assert code == 64 + 16, err
     assert "Authorization" in err
+
+
+BUF = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
+
+
+async def test_every_listed_service_can_be_described(stack: Stack) -> None:
+    code, out, _ = await grpcurl("-plaintext", stack.grpc_target, "list")
+    assert code == 0
+    services = out.split()
+    assert "grpc.reflection.v1.ServerReflection" in services
+    for service in services:
+        code, described, err = await grpcurl("-plaintext", stack.grpc_target, "describe", service)
+        assert code == 0, (service, err)
+        assert f"{service} is a service:" in described
+
+
+async def test_buf_curl_lists_every_method_through_reflection_v1(stack: Stack) -> None:
+    # buf speaks reflection v1 first, and needs v1's own descriptor to read the answers.
+    if BUF is None:
+        unavailable("buf (PyPI buf-bin) is not installed")
+    process = await asyncio.create_subprocess_exec(
+        BUF,
+        "curl",
+        "--protocol",
+        "grpc",
+        "--list-methods",
+        f"http://{stack.grpc_target}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    methods = set(out.decode().split())
+    assert f"{SERVICE}/ListSheets" in methods
+    assert "grpc.reflection.v1.ServerReflection/ServerReflectionInfo" in methods
+    assert "grpc.health.v1.Health/Check" in methods

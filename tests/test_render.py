@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image as PILImage
 from pypdf import PdfReader
+from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import PERMISSIVE_POLICY
 from xhtml2pdf.document import pisaStory
 
@@ -219,11 +221,27 @@ def test_an_image_in_a_value_is_never_fetched(web_server: tuple[str, list[str]])
     assert hits == []
 
 
-@pytest.mark.parametrize(
-    "link", ["http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "/etc/passwd"]
-)
-def test_the_link_callback_answers_every_fetch_with_an_empty_inline_resource(link: str) -> None:
-    assert refuse_fetch(link, "") == "data:,"
+def _images_drawn(markup: str, **pisa_options: Any) -> int:
+    out = io.BytesIO()
+    assert not pisa.CreatePDF(markup, dest=out, resource_policy=PERMISSIVE_POLICY, **pisa_options).err
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(out.getvalue())).pages)
+
+
+@pytest.mark.parametrize("kind", ["http", "file URL", "path"])
+def test_the_link_callback_answers_every_fetch_with_an_empty_inline_resource(
+    kind: str, tmp_path: Path, web_server: tuple[str, list[str]]
+) -> None:
+    url, hits = web_server
+    image = tmp_path / "dot.png"
+    PILImage.new("RGB", (4, 4), "red").save(image)
+    link = {"http": f"{url}/dot.png", "file URL": image.as_uri(), "path": str(image)}[kind]
+    markup = f'<img src="{link}" width="40" height="40">'
+    if kind != "http":
+        # What the callback stands between: unasked, xhtml2pdf reads the file and draws it.
+        assert _images_drawn(markup) == 1
+
+    assert _images_drawn(markup, link_callback=refuse_fetch) == 0
+    assert hits == []
 
 
 def test_the_link_callback_alone_stops_a_fetch_the_markup_asks_for(web_server: tuple[str, list[str]]) -> None:
@@ -432,15 +450,17 @@ def test_a_second_sheet_of_a_definition_lays_out_only_its_filled_in_fields(
 
 
 @open_dental_files
-async def test_the_renderer_renders_in_worker_processes() -> None:
+async def test_the_renderer_renders_in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     sheet, fields = sheet_from_def(SHEETDEFS / "Consent.xml")
     async with PdfRenderer(workers=1) as renderer:
         pdf = await renderer.render(sheet, fields)
+    monkeypatch.setattr(_render_workers, "PARENT_STATE", "changed-in-the-parent")
     async with PdfRenderer(workers=1, render_fn=_render_workers.worker_pid) as renderer:
-        pid = int(await renderer.render(sheet, fields))
+        pid, state = (await renderer.render(sheet, fields)).decode().split(" ", 1)
 
-    assert renderer.start_method in ("forkserver", "spawn")
-    assert pid != os.getpid()
+    # Not forked: the worker does not share the parent's memory (nor gRPC's locks in it).
+    assert state == "imported afresh"
+    assert int(pid) != os.getpid()
     assert read_pages(pdf)[0].text == render_pages(sheet, fields)[0].text
 
 

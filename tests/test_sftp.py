@@ -257,9 +257,10 @@ async def test_path_after_a_double_slash_is_absolute_on_the_server(peer: Peer, k
     assert contents(peer.root) == {"abs/olute/x.pdf": PDF}
 
 
-async def test_bad_extension_is_refused_before_any_connection(peer: Peer) -> None:
-    with pytest.raises(InvalidArgument, match=r"^Invalid file extension\."):
-        parse_sftp_address(peer.address("Sheets/exam.docx"))
+async def test_bad_extension_is_refused_before_any_connection(peer: Peer, known_hosts: Path) -> None:
+    # The whole upload, to a server that would take the file: only the refusal keeps it from connecting.
+    message = await refused(peer.address("Sheets/exam.docx"), known_hosts)
+    assert message.startswith("Invalid file extension.")
     assert peer.connection_count() == 0
     assert contents(peer.root) == {}
 
