@@ -38,6 +38,8 @@ def branch(tmp_path: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     main = "origin/main" if _git(repo, "branch", "-r", "--list", "origin/main").strip() else "HEAD"
     _git(repo, "checkout", "-q", "-b", "feature", main)
+    # What the branch forks from is `main` here, whatever this checkout calls it.
+    _git(repo, "branch", "-f", "main", main)
     shutil.copytree(ROOT / "build" / "protodeps", repo / "build" / "protodeps")
     return repo
 
