@@ -42,7 +42,11 @@ class RunningService:
 
     @property
     def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc.port}"
+        """Where a client on this machine reaches the gRPC server."""
+        host = self.settings.grpc_listen.rpartition(":")[0]
+        if host in ("", "0.0.0.0", "[::]"):  # noqa: S104 (a wildcard is answered on loopback too)
+            host = "127.0.0.1"
+        return f"{host}:{self.grpc.port}"
 
     async def stop(self, grace: float) -> None:
         """Both surfaces stop taking calls at once; calls in flight get `grace` seconds."""
