@@ -21,6 +21,7 @@ from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service import convert
 from service.auth import Authenticator
 from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
+from service.culture import culture
 from service.errors import Internal, InvalidArgument, SheetsError
 from service.metrics import Metrics
 from service.render import PdfRenderer
@@ -113,6 +114,7 @@ class SheetsApi:
             pat_num=request.pat_num,
             internal_note=request.internal_note,
             practice=Practice.from_settings(self._settings),
+            culture=culture(self._settings.culture),
         )
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 

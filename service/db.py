@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-from service import models
+from service import fill_tables, models, schema
 
 TABLES = [
     models.PATIENT,
@@ -87,12 +87,22 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 
 
 async def init_db(engine: AsyncEngine) -> list[str]:
-    """Create the tables that are missing (never alters one); returns those created."""
+    """Create the tables that are missing (never alters one); returns those created.
+
+    On the embedded database also Open Dental's tables a sheet is filled from,
+    empty (elsewhere they are Open Dental's own, or absent).
+    """
+    wanted = TABLES + (list(fill_tables.TABLES) if engine.dialect.name == "sqlite" else [])
     async with engine.begin() as conn:
         existing = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
-        missing = [t for t in TABLES if t.name not in existing]
-        if missing:
-            await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=missing))
+        missing = [t for t in wanted if t.name not in existing]
+        ours = [t for t in missing if t.name in SQLModel.metadata.tables]
+        theirs = [t for t in missing if t.name not in SQLModel.metadata.tables]
+        if ours:
+            await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=ours))
+        if theirs:
+            await conn.run_sync(lambda sync: fill_tables.METADATA.create_all(sync, tables=theirs))
+    schema.forget(engine.sync_engine)
     return [t.name for t in missing]
 
 

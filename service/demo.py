@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import models
 from service.db import bulk_insert, row, write_transaction
+from service.demo_fill import seed_fill_data
 from service.enums import GrowthBehavior, SheetFieldType, SheetType, TextAlign
 from service.models import Patient, SheetDef, SheetFieldDef
 from service.sheetdef_xml import insert_sheetdef
@@ -261,7 +262,8 @@ def _letter() -> list[SheetFieldDef]:
         grow=True,
     )
     layout.text(100, 600, 100, 20, "Sincerely,")
-    layout.text(100, 680, 300, 20, "The team at [practiceTitle]")
+    layout.output(100, 660, 300, 20, "patient.priProvNameFL")
+    layout.text(100, 680, 300, 20, "for the team at [practiceTitle]")
     return layout.fields
 
 
@@ -292,35 +294,45 @@ def _registration() -> list[SheetFieldDef]:
     return layout.fields
 
 
+PROBLEMS = (
+    "Heart disease",
+    "High blood pressure",
+    "Diabetes",
+    "Asthma",
+    "Hepatitis",
+    "Bleeding disorder",
+    "Pregnant",
+    "Tobacco use",
+    "Artificial joint",
+)
+ALLERGIES = ("Penicillin", "Latex", "Codeine")
+MEDICATION_LINES = 4
+
+
 def _medical_history() -> list[SheetFieldDef]:
     layout = _Layout()
     layout.header("Medical History", "[nameFL]   Birthdate: [Birthdate]   Age: [age]")
-    conditions = [
-        "Heart disease",
-        "High blood pressure",
-        "Diabetes",
-        "Asthma",
-        "Hepatitis",
-        "Bleeding disorder",
-        "Allergy to penicillin",
-        "Allergy to latex",
-        "Pregnant",
-        "Tobacco use",
-        "Artificial joint",
-        "Taking blood thinners",
-    ]
     layout.text(520, 115, 40, 20, "Yes", bold=True)
     layout.text(580, 115, 40, 20, "No", bold=True)
-    for n, condition in enumerate(conditions):
+    rows = [("problem:" + name, name) for name in PROBLEMS] + [
+        ("allergy:" + name, "Allergy to " + name.lower()) for name in ALLERGIES
+    ]
+    for n, (field_name, label) in enumerate(rows):
         y = 140 + n * 26
-        layout.text(50, y, 400, 20, condition)
-        layout.check(525, y + 2, "problem:" + condition, group=condition, value="Y")
-        layout.check(585, y + 2, "problem:" + condition, group=condition, value="N")
+        layout.text(50, y, 400, 20, label)
+        layout.check(525, y + 2, field_name, group=label, value="Y")
+        layout.check(585, y + 2, field_name, group=label, value="N")
         layout.line(50, y + 22, 600)
-    layout.text(50, 470, 300, 20, "Current medications:")
-    layout.input(54, 496, 742, 52, "medications")
-    layout.rect(50, 492, 750, 60)
-    layout.signature(50, 580)
+    y = 140 + len(rows) * 26 + 10
+    layout.text(50, y, 300, 20, "Current medications:")
+    for n in range(MEDICATION_LINES):
+        layout.input(54, y + 24 + n * 24, 742, 20, f"inputMed{n + 1}")
+        layout.line(54, y + 44 + n * 24, 742)
+    y += 30 + MEDICATION_LINES * 24
+    layout.text(50, y, 200, 20, "Emergency contact:")
+    layout.input(250, y, 300, 20, "ICEName", label="Emergency contact")
+    layout.input(560, y, 240, 20, "ICEPhone", label="Emergency phone")
+    layout.signature(50, y + 40)
     return layout.fields
 
 
@@ -368,9 +380,13 @@ async def seed_demo(engine: AsyncEngine) -> SeedResult:
         if new:
             await bulk_insert(conn, patient, new)
             numbers = await conn.execute(
-                sa.select(patient.c.PatNum).where(patient.c.ChartNumber.in_([p["ChartNumber"] for p in new]))
+                sa.select(patient.c.ChartNumber, patient.c.PatNum).where(
+                    patient.c.ChartNumber.in_([p["ChartNumber"] for p in new])
+                )
             )
-            result.patients = sorted(numbers.scalars())
+            by_chart = dict(numbers.tuples())
+            result.patients = sorted(by_chart.values())
+            await seed_fill_data(conn, by_chart)
         names = set((await conn.execute(sa.select(sheet_def.c.Description))).scalars())
         for definition, field_defs in builtin_sheetdefs():
             if definition.Description not in names:

@@ -1,62 +1,43 @@
 """Filling a new sheet's fields, as Open Dental's SheetFiller does.
 
-Three kinds of field take values from the patient, the practice and the clock:
-StaticText replaces its `[token]`s; OutputText and InputField take the value
-of their FieldName (`patient.nameFL`, `FName`…); CheckBox radio buttons bound
-to a patient enum (`Gender`, `Position`…) are checked ("X") when their
-RadioButtonValue names the patient's value. Everything else keeps the
-definition's FieldValue, as do tokens and names that need data this service
-does not read (insurance, appointments, providers…).
+StaticText replaces its `[token]`s (`service.tokens`), whatever the sheet's
+type. Other fields are filled by FieldName, and only with the names Open
+Dental fills for the sheet's type: a Consent fills `patient.nameFL` and
+`dateTime.Today`, a PatientLetter the practice, the patient's address, the
+salutation and the provider, a PatientForm the patient's columns, radio groups
+(Gender, Position, Prefer*Method, StudentStatus, ins*Relat), ICE and
+insurance, a MedicalHistory names, ICE, `allergy:`/`problem:` check boxes and
+`inputMedN` fields, an ExamSheet names, gender, the provider and the sheet's
+time. Everything else keeps the definition's FieldValue.
 
-Text is formatted the way Open Dental formats it with the en-US culture
-(`M/d/yyyy`, `h:mm tt`…), independently of the host's locale. Line breaks
-inside a value are `\\r\\n`, as Open Dental stores them.
+Values come from the patient row and `FillData` (Open Dental's other tables,
+read by `service.fill_data`); dates, times and money are formatted for the
+office's culture (`service.culture`). Line breaks inside a value are `\\r\\n`,
+as Open Dental stores them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from service import fill_data as d
+from service.culture import EN_US, Culture
 from service.enums import SheetFieldType, SheetType
+from service.fill_data import FillData
 from service.settings import Settings
+from service.tokens import TokenContext, needs_of, token_values
 
 # The patient columns filling reads; the caller selects exactly these.
 PATIENT_COLUMNS = (
-    "PatNum",
-    "LName",
-    "FName",
-    "MiddleI",
-    "Preferred",
-    "Title",
-    "Salutation",
-    "Gender",
-    "Position",
-    "Birthdate",
-    "SSN",
-    "Address",
-    "Address2",
-    "City",
-    "State",
-    "Zip",
-    "HmPhone",
-    "WkPhone",
-    "WirelessPhone",
-    "Email",
-    "ChartNumber",
-    "MedUrgNote",
-    "ApptModNote",
-    "DateFirstVisit",
-    "Premed",
-    "StudentStatus",
-    "PreferConfirmMethod",
-    "PreferContactMethod",
-    "PreferRecallMethod",
-    "ClinicNum",
-    "Language",
+    *("PatNum", "LName", "FName", "MiddleI", "Preferred", "Title", "Salutation", "Gender", "Position"),
+    *("Birthdate", "SSN", "Address", "Address2", "City", "State", "Zip", "HmPhone", "WkPhone"),
+    *("WirelessPhone", "Email", "ChartNumber", "MedUrgNote", "ApptModNote", "DateFirstVisit", "Premed"),
+    *("StudentStatus", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod", "ClinicNum"),
+    *("Language", "Guarantor", "PriProv"),
 )
 
 
@@ -85,65 +66,83 @@ class Practice:
             phone=settings.practice_phone,
         )
 
+    def with_preferences(self, preferences: Mapping[str, str]) -> Practice:
+        """This practice with what Open Dental's `preference` table holds instead (it wins)."""
+        names = (
+            *("PracticeTitle", "PracticeAddress", "PracticeAddress2", "PracticeCity", "PracticeST"),
+            *("PracticeZip", "PracticePhone"),
+        )
+        if not any(n in preferences for n in names):
+            return self
+        current = (self.title, self.address, self.address2, self.city, self.state, self.zip, self.phone)
+        return Practice(*(preferences.get(n, c) for n, c in zip(names, current, strict=True)))
+
 
 # Open Dental's tokens are identifiers: `[ExamSheet:Name;Field]` and prose in
 # brackets never match and are left alone.
 _TOKEN = re.compile(r"\[([A-Za-z][A-Za-z0-9_]*)\]")
-
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 # Patient enums by their integers, spelled as Open Dental's ToString() spells them.
 _GENDERS = ("Male", "Female", "Unknown", "Other")
 _POSITIONS = ("Single", "Married", "Child", "Widowed", "Divorced")
 _CONTACT_METHODS = (
-    "None",
-    "DoNotCall",
-    "HmPhone",
-    "WkPhone",
-    "WirelessPh",
-    "Email",
-    "SeeNotes",
-    "Mail",
-    "TextMessage",
+    *("None", "DoNotCall", "HmPhone", "WkPhone", "WirelessPh", "Email", "SeeNotes", "Mail", "TextMessage"),
+)
+_RELATIONSHIPS = (
+    *("Self", "Spouse", "Child", "Employee", "HandicapDep", "SignifOther", "InjuredPlaintiff"),
+    *("LifePartner", "Dependent"),
 )
 _STUDENT_STATUSES = {"F": "Fulltime", "N": "Nonstudent", "P": "Parttime"}
 # Open Dental treats any date before 1880 as unset (its unset date is 0001-01-01).
 _FIRST_REAL_YEAR = 1880
+_INPUT_MED = re.compile(r"inputMed(\d+)$")
+
+# The FieldNames each type fills (Open Dental's FillFieldsFor<Type>), besides StaticText.
+_NAMES_BY_TYPE: dict[int, frozenset[str]] = {
+    SheetType.Consent: frozenset({"patient.nameFL", "dateTime.Today"}),
+    SheetType.PatientLetter: frozenset(
+        {"PracticeTitle", "PracticeAddress", "practiceCityStateZip", "patient.nameFL", "patient.address"}
+        | {"patient.cityStateZip", "today.DayDate", "patient.salutation", "patient.priProvNameFL"}
+    ),
+    SheetType.PatientForm: frozenset(
+        {"Address", "Address2", "addressAndHmPhoneIsSameEntireFamily", "Birthdate", "City", "Email", "FName"}
+        | {"HmPhone", "ICEName", "ICEPhone", "LName", "MiddleI", "Preferred", "referredFrom", "SSN", "State"}
+        | {"WirelessPhone", "wirelessCarrier", "WkPhone", "Zip"}
+        | {f"ins{n}{part}" for n in (1, 2) for part in ("CarrierName", "CarrierPhone", "EmployerName")}
+        | {f"ins{n}{part}" for n in (1, 2) for part in ("GroupName", "GroupNum", "SubscriberID")}
+        | {"ins1SubscriberNameF", "ins2SubscriberNameF"}
+    ),
+    SheetType.MedicalHistory: frozenset({"Birthdate", "FName", "ICEName", "ICEPhone", "LName"}),
+    SheetType.ExamSheet: frozenset(
+        {
+            "Birthdate",
+            "FName",
+            "LName",
+            "MiddleI",
+            "patient.priProvNameFL",
+            "Preferred",
+            "sheet.DateTimeSheet",
+        }
+    ),
+}
+_RADIOS_BY_TYPE: dict[int, frozenset[str]] = {
+    SheetType.PatientForm: frozenset(
+        {"Gender", "Position", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod"}
+        | {"StudentStatus", "ins1Relat", "ins2Relat"}
+    ),
+    SheetType.ExamSheet: frozenset({"Gender"}),
+}
+_NEEDS_BY_TYPE: dict[int, frozenset[str]] = {
+    SheetType.PatientLetter: frozenset({d.PREFERENCES, d.PROVIDER}),
+    SheetType.PatientForm: frozenset({d.NOTE, d.FAMILY, d.REFERRALS, d.INSURANCE}),
+    SheetType.MedicalHistory: frozenset({d.NOTE, d.ALLERGIES, d.PROBLEMS, d.MEDICATIONS}),
+    SheetType.ExamSheet: frozenset({d.PREFERENCES, d.PROVIDER}),
+}
 
 
-def short_date(value: date) -> str:
-    """en-US ToShortDateString: `11/29/2026`, `1/2/2026`."""
-    return f"{value.month}/{value.day}/{value.year:04d}"
-
-
-def long_date(value: date) -> str:
-    """en-US ToLongDateString: `Sunday, November 29, 2026`."""
-    return f"{_DAYS[value.weekday()]}, {_MONTHS[value.month - 1]} {value.day}, {value.year:04d}"
-
-
-def short_time(value: datetime) -> str:
-    """en-US ToShortTimeString: `3:24 PM`, `12:05 AM`."""
-    return f"{value.hour % 12 or 12}:{value.minute:02d} {'PM' if value.hour >= 12 else 'AM'}"
-
-
-def general_date(value: datetime) -> str:
-    """en-US DateTime.ToString(): `11/29/2026 3:24:05 PM`."""
-    hour = value.hour % 12 or 12
-    meridiem = "PM" if value.hour >= 12 else "AM"
-    return f"{short_date(value)} {hour}:{value.minute:02d}:{value.second:02d} {meridiem}"
+def needs(sheet_type: int, static_texts: Iterable[str]) -> set[str]:
+    """The reads (`service.fill_data`) a sheet of this type with these StaticText values needs."""
+    tokens = {m[1] for text in static_texts if "[" in text for m in _TOKEN.finditer(text)}
+    return set(_NEEDS_BY_TYPE.get(sheet_type, frozenset())) | needs_of(tokens)
 
 
 def _real_date(value: Any) -> date | None:
@@ -161,43 +160,22 @@ def _age(birthdate: date | None, today: date) -> str:
     return str(age) if age > 0 else ""
 
 
-def _words(*parts: str) -> str:
-    return " ".join(p for p in (part.strip() for part in parts) if p)
-
-
-def _quoted(preferred: str) -> str:
-    preferred = preferred.strip()
-    return f"'{preferred}'" if preferred else ""
-
-
 def _lines(separator: str, *parts: str) -> str:
     return separator.join(p for p in parts if p.strip())
 
 
-def _city_state_zip(city: str, state: str, zip_code: str, gap: str) -> str:
-    # Open Dental writes "City, ST  Zip" whatever is missing; separators of
-    # missing parts are dropped here so an empty address is empty.
-    text = city
-    if state:
-        text += (", " if text else "") + state
-    if zip_code:
-        text += (gap if text else "") + zip_code
-    return text
+def _phone_for(culture: Culture) -> Any:
+    def phone(number: str) -> str:
+        # Open Dental's TelephoneNumbers.ReFormat, for North American numbers only.
+        if culture.name not in ("en-US", "en-CA") or not number.isdigit():
+            return number
+        if len(number) == 10:
+            return f"({number[:3]}){number[3:6]}-{number[6:]}"
+        if len(number) == 11:
+            return f"{number[0]}({number[1:4]}){number[4:7]}-{number[7:]}"
+        return number
 
-
-def _phone(number: str) -> str:
-    # Open Dental's TelephoneNumbers.ReFormat for en-US, digits-only cases.
-    if len(number) == 10 and number.isdigit():
-        return f"({number[:3]}){number[3:6]}-{number[6:]}"
-    if len(number) == 11 and number.isdigit():
-        return f"{number[0]}({number[1:4]}){number[4:7]}-{number[7:]}"
-    return number
-
-
-def _ssn(ssn: str) -> str:
-    if len(ssn) == 9 and ssn.isdigit():
-        return f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}"
-    return ssn
+    return phone
 
 
 def _enum_name(names: tuple[str, ...], value: int) -> str:
@@ -208,103 +186,76 @@ def _enum_name(names: tuple[str, ...], value: int) -> str:
 class Filler:
     """The values of one new sheet: built once per sheet, then asked field by field."""
 
-    __slots__ = ("_checked", "_names", "_tokens")
+    __slots__ = ("_checked", "_data", "_names", "_radios", "_sheet_type", "_tokens")
 
     def __init__(
-        self, patient: Mapping[str, Any], practice: Practice, now: datetime, sheet_type: int
+        self,
+        patient: Mapping[str, Any],
+        practice: Practice,
+        now: datetime,
+        sheet_type: int,
+        *,
+        data: FillData | None = None,
+        culture: Culture = EN_US,
     ) -> None:
         p = patient
-        first, preferred, middle, last = p["FName"], p["Preferred"], p["MiddleI"], p["LName"]
-        birthdate = _real_date(p["Birthdate"])
-        first_visit = _real_date(p["DateFirstVisit"])
+        data = data if data is not None else FillData()
+        self._data, self._sheet_type = data, sheet_type
+        phone = _phone_for(culture)
+        ctx = TokenContext(p, data, practice, now, culture, phone, _real_date)
         today = now.date()
-        name_fl = _words(first, _quoted(preferred), middle, last)
-        given = _words(_quoted(preferred), first, middle)
-        name_lf = f"{last.strip()}, {given}" if last.strip() and given else last.strip() or given
-        name_formal = _words(p["Title"], first, middle, last)
-        salutation = p["Salutation"] or preferred or first
-        city_state_zip = _city_state_zip(p["City"], p["State"], p["Zip"], "  ")
-        practice_address = _lines(", ", practice.address, practice.address2)
-        practice_city_state_zip = _city_state_zip(practice.city, practice.state, practice.zip, "  ")
-        practice_phone = _phone(practice.phone)
-        birthdate_text = short_date(birthdate) if birthdate else ""
-        today_text = short_date(today)
-        self._tokens: dict[str, str] = {
-            "nameF": first,
-            "nameL": last,
-            "nameMI": middle,
-            "namePref": preferred,
-            "nameFL": name_fl,
-            "nameLF": name_lf,
-            "nameFLnoPref": _words(first, middle, last),
-            "nameFLFormal": name_formal,
-            "namePreferredOrFirst": preferred if preferred.strip() else first,
-            "salutation": salutation,
-            "PatNum": str(p["PatNum"]),
-            "ChartNumber": p["ChartNumber"],
-            "Birthdate": birthdate_text,
-            "age": _age(birthdate, today),
-            "gender": _enum_name(_GENDERS, p["Gender"]),
-            "SSN": p["SSN"],
-            "address": _lines(", ", p["Address"], p["Address2"]),
-            "cityStateZip": city_state_zip,
-            "HmPhone": p["HmPhone"],
-            "WkPhone": p["WkPhone"],
-            "WirelessPhone": p["WirelessPhone"],
-            "Email": p["Email"],
-            "MedUrgNote": p["MedUrgNote"],
-            "apptModNote": p["ApptModNote"],
-            "DateFirstVisit": short_date(first_visit) if first_visit else "",
-            "premedicateYN": "Yes" if p["Premed"] else "No",
-            "dateToday": today_text,
-            "dateTodayLong": long_date(today),
-            "timeNow": short_time(now),
-            "practiceTitle": practice.title,
-            "practiceAddress": practice_address,
-            "practicePhone": practice_phone,
-        }
-        # Without a clinic table every clinic is "not found", for which Open
-        # Dental uses the practice.
-        for clinic in ("clinic", "clinicPat", "clinicCur"):
-            self._tokens[clinic + "Description"] = practice.title
-            self._tokens[clinic + "Address"] = practice_address
-            self._tokens[clinic + "CityStZip"] = practice_city_state_zip
-            self._tokens[clinic + "Phone"] = practice_phone
-        address_lines = _lines("\r\n", p["Address"], p["Address2"])
-        self._names: dict[str, str] = {
-            # A letter is addressed formally; other sheets show the preferred name.
-            "patient.nameFL": name_formal if sheet_type == SheetType.PatientLetter else name_fl,
-            "patient.address": address_lines,
-            "patient.cityStateZip": _city_state_zip(p["City"], p["State"], p["Zip"], " "),
-            "patient.salutation": f"Dear {salutation}:",
-            "patient.Birthdate": birthdate_text,
-            "patient.HmPhone": p["HmPhone"],
-            "patient.WkPhone": p["WkPhone"],
-            "patient.WirelessPhone": p["WirelessPhone"],
-            "today.DayDate": f"{_DAYS[today.weekday()]}, {today_text}",
-            "dateTime.Today": today_text,
-            "sheet.DateTimeSheet": general_date(now),
+        birthdate = _real_date(p["Birthdate"])
+        self._tokens = token_values(ctx, _age(birthdate, today))
+        tokens = self._tokens
+        birthdate_text = tokens["Birthdate"]
+        city_state_zip = f"{p['City']}, {p['State']} {p['Zip']}"
+        ssn = p["SSN"]
+        if culture.name == "en-US" and len(ssn) == 9:
+            ssn = f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}"
+        provider = data.provider.formal_name if data.provider else ""
+        names: dict[str, str] = {
+            "patient.nameFL": tokens["nameFLFormal"]
+            if sheet_type == SheetType.PatientLetter
+            else tokens["nameFL"],
+            "patient.address": _lines("\r\n", p["Address"], p["Address2"]),
+            "patient.cityStateZip": city_state_zip,
+            "patient.salutation": f"Dear {tokens['salutation']}:",
+            "patient.priProvNameFL": provider,
+            "today.DayDate": f"{culture.day_name(today)}, {culture.short_date(today)}",
+            "dateTime.Today": culture.short_date(today),
+            "sheet.DateTimeSheet": culture.general(now),
             "PracticeTitle": practice.title,
             "PracticeAddress": _lines("\r\n", practice.address, practice.address2),
-            "practiceCityStateZip": practice_city_state_zip,
-            "PracticePhoneNumber": practice_phone,
-            "Address": p["Address"],
-            "Address2": p["Address2"],
+            "practiceCityStateZip": f"{practice.city}, {practice.state}  {practice.zip}",
             "Birthdate": birthdate_text,
-            "City": p["City"],
-            "Email": p["Email"],
-            "FName": first,
-            "HmPhone": p["HmPhone"],
-            "LName": last,
-            "MiddleI": middle,
-            "Preferred": preferred,
-            "SSN": _ssn(p["SSN"]),
-            "State": p["State"],
-            "WirelessPhone": p["WirelessPhone"],
-            "WkPhone": p["WkPhone"],
-            "Zip": p["Zip"],
+            "SSN": ssn,
+            "ICEName": data.note.ice_name,
+            "ICEPhone": data.note.ice_phone,
+            "referredFrom": " ".join(x for x in (r.first, r.middle, r.last) if x)
+            if (r := data.referred_from)
+            else "",
+            "wirelessCarrier": "",
         }
-        self._checked: dict[str, str] = {
+        for column in ("Address", "Address2", "City", "Email", "FName", "HmPhone", "LName", "MiddleI"):
+            names[column] = p[column]
+        for column in ("Preferred", "State", "WirelessPhone", "WkPhone", "Zip"):
+            names[column] = p[column]
+        if self._same_address_for_family(p):
+            names["addressAndHmPhoneIsSameEntireFamily"] = "X"
+        for n, plan in enumerate(data.coverage[:2], start=1):
+            subscriber = ctx.family_member(plan.subscriber)
+            names |= {
+                f"ins{n}CarrierName": plan.carrier_name,
+                f"ins{n}CarrierPhone": plan.carrier_phone,
+                f"ins{n}EmployerName": plan.employer,
+                f"ins{n}GroupName": plan.group_name,
+                f"ins{n}GroupNum": plan.group_num,
+                f"ins{n}SubscriberID": plan.subscriber_id,
+                f"ins{n}SubscriberNameF": subscriber["FName"] if subscriber else "",
+            }
+        allowed = _NAMES_BY_TYPE.get(sheet_type, frozenset())
+        self._names = {k: v for k, v in names.items() if k in allowed}
+        checked = {
             "Gender": _enum_name(_GENDERS, p["Gender"]),
             "Position": _enum_name(_POSITIONS, p["Position"]),
             "PreferConfirmMethod": _enum_name(_CONTACT_METHODS, p["PreferConfirmMethod"]),
@@ -313,9 +264,18 @@ class Filler:
             # CHAR(1) comes back space-padded from PostgreSQL.
             "StudentStatus": _STUDENT_STATUSES.get(p["StudentStatus"].strip(), ""),
         }
+        for n, plan in enumerate(data.coverage[:2], start=1):
+            checked[f"ins{n}Relat"] = _enum_name(_RELATIONSHIPS, plan.relationship)
+        radios = _RADIOS_BY_TYPE.get(sheet_type, frozenset())
+        self._checked = {k: v for k, v in checked.items() if k in radios}
+        self._radios = radios
+
+    def _same_address_for_family(self, p: Mapping[str, Any]) -> bool:
+        keys = ("HmPhone", "Address", "Address2", "City", "State", "Zip")
+        return all(all(m[k] == p[k] for k in keys) for m in self._data.family)
 
     def static_text(self, text: str) -> str:
-        """Replace the tokens we know in one pass; unknown ones stay as written.
+        """Replace the tokens Open Dental knows in one pass; other bracketed names stay as written.
 
         One pass means a value that itself looks like a token (a name typed as
         "[nameL]") is never expanded again.
@@ -326,13 +286,54 @@ class Filler:
         return _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
 
     def value(self, field_type: int, field_name: str, field_value: str, radio_button_value: str) -> str:
-        """The FieldValue a new sheet's field starts with, given its definition's."""
+        """The FieldValue a new sheet's field starts with, given its definition's.
+
+        The MedicalHistory rules that depend on the other fields (`inputMedN`)
+        are applied by `fill`.
+        """
         if field_type == SheetFieldType.StaticText:
             return self.static_text(field_value)
-        if field_type in (SheetFieldType.OutputText, SheetFieldType.InputField):
-            return self._names.get(field_name, field_value)
-        if field_type == SheetFieldType.CheckBox and radio_button_value:
-            checked = self._checked.get(field_name)
-            if checked == radio_button_value:
-                return "X"
-        return field_value
+        if field_type == SheetFieldType.CheckBox and self._sheet_type == SheetType.MedicalHistory:
+            checked = self._medical_check(field_name, radio_button_value)
+            if checked is not None:
+                return checked
+        if field_type == SheetFieldType.CheckBox and field_name in self._radios:
+            return (
+                "X"
+                if radio_button_value and self._checked.get(field_name) == radio_button_value
+                else field_value
+            )
+        return self._names.get(field_name, field_value)
+
+    def _medical_check(self, field_name: str, radio_button_value: str) -> str | None:
+        # The patient's first allergy (problem) of that name checks its Y or N box.
+        if field_name.startswith("allergy:"):
+            conditions = self._data.allergies
+        elif field_name.startswith("problem:"):
+            conditions = self._data.problems
+        else:
+            return None
+        wanted = field_name[8:]
+        found = next((c for c in conditions if c.name == wanted), None)
+        if found is not None and radio_button_value == ("Y" if found.active else "N"):
+            return "X"
+        return None
+
+    def fill(self, fields: Sequence[MutableMapping[str, Any]]) -> None:
+        """Fill new fields in place (FieldType, FieldName, FieldValue, RadioButtonValue, IsRequired)."""
+        for f in fields:
+            f["FieldValue"] = self.value(
+                f["FieldType"], f["FieldName"], f["FieldValue"], f["RadioButtonValue"]
+            )
+        if self._sheet_type != SheetType.MedicalHistory or not self._data.medications:
+            return
+        inputs = [
+            (not f["IsRequired"], int(m[1]), n, f)
+            for n, f in enumerate(fields)
+            if f["FieldType"] == SheetFieldType.InputField and (m := _INPUT_MED.match(f["FieldName"]))
+        ]
+        inputs.sort(key=lambda item: item[:3])
+        for medication, (*_, f) in zip(self._data.medications, inputs, strict=False):
+            f["FieldValue"] = medication
+            # Open Dental shows a known medication as output, so it is not imported as a new one.
+            f["FieldType"] = int(SheetFieldType.OutputText)

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     practice_st: str = "OR"
     practice_zip: str = "97477"
     practice_phone: str = "5415550100"
+    culture: str = Field(default="en-US", description="Dates, times and money as this culture prints them")
     sftp_host_keys: Literal["accept-new", "strict", "off"] = "accept-new"
     sftp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     sftp_connect_timeout: float = Field(default=10.0, gt=0)
@@ -89,6 +90,13 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return parse_api_keys(value) if isinstance(value, str) else value
+
+    @field_validator("culture")
+    @classmethod
+    def _known_culture(cls, value: str) -> str:
+        from service.culture import culture
+
+        return culture(value).name
 
     @field_validator("sftp_allowed_hosts", mode="before")
     @classmethod

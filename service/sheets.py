@@ -1,9 +1,12 @@
 """Creating a patient's sheet from a sheet definition, by Open Dental's rules.
 
 A create reads the definition and the patient in one statement, the field
-definitions in the patient's language in a second, and writes the sheet and
-all its fields (one multi-row INSERT) in the same transaction: a failure
-anywhere leaves nothing behind.
+definitions in the patient's language in a second, what the sheet is filled
+from out of Open Dental's other tables (`service.fill_data`: one query per
+table group the sheet needs), and writes the sheet and all its fields (one
+multi-row INSERT) in the same transaction: one snapshot, and a failure
+anywhere leaves nothing behind. Columns of the written tables that we do not
+model get their neutral value (`service.schema`).
 
 Checks run in this order, so one request always gets the same answer:
 the SheetDef exists ("SheetDef not found."), its type is one the API creates
@@ -20,11 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import models
+from service.culture import EN_US, Culture
 from service.db import bulk_insert, row, write_transaction
-from service.enums import CREATABLE_SHEET_TYPES, SheetType, od_name
+from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType, SheetType, od_name
 from service.errors import InvalidArgument, NotFound
-from service.fill import PATIENT_COLUMNS, Filler, Practice
+from service.fill import PATIENT_COLUMNS, Filler, Practice, needs
+from service.fill_data import FillReader
 from service.models import Sheet, SheetField, now_seconds
+from service.schema import schema_of
 
 __all__ = ["FIELD_COPIED", "SHEET_COPIED", "Practice", "create_sheet", "for_language"]
 
@@ -121,12 +127,14 @@ async def create_sheet(
     internal_note: str,
     practice: Practice,
     now: datetime | None = None,
+    culture: Culture = EN_US,
 ) -> int:
     """Create a patient's sheet and its filled-in fields from a SheetDef; returns the new SheetNum.
 
     Raises NotFound for a missing SheetDef or patient and InvalidArgument for a
     SheetDef of a type the API does not create; then nothing is written.
     `now` (default: the local time) is the sheet's DateTimeSheet and DateTSheetEdited.
+    `practice` is the configured practice; Open Dental's `preference` rows win over it.
     """
     if now is None:
         now = now_seconds()
@@ -148,6 +156,10 @@ async def create_sheet(
             raise NotFound("Patient not found.", field="PatNum")
         language = head["Language"]
         field_defs = (await conn.execute(_field_defs_query(sheet_def_num, language))).mappings().all()
+        chosen = for_language(field_defs, language)
+        schema = await schema_of(conn)
+        static_texts = (f["FieldValue"] for f in chosen if f["FieldType"] == SheetFieldType.StaticText)
+        data = await FillReader(conn, schema).read(head, needs(sheet_type, static_texts), now.date())
         sheet = Sheet(
             **{c: head[c] for c in SHEET_COPIED},
             SheetDefNum=sheet_def_num,
@@ -157,17 +169,16 @@ async def create_sheet(
             DateTimeSheet=now,
             DateTSheetEdited=now,
         )
-        result = await conn.execute(sa.insert(models.SHEET).values(row(sheet)))
+        sheet_table = schema.writable(models.SHEET)
+        result = await conn.execute(sa.insert(sheet_table).values(row(sheet) | schema.fresh(models.SHEET)))
         sheet_num = int(result.inserted_primary_key[0])  # type: ignore[index]
-        filler = Filler(head, practice, now, sheet_type)
-        # Every column is written, the ones not copied with the model's defaults.
-        defaults = row(SheetField()) | {"SheetNum": sheet_num}
-        rows = []
-        for field_def in for_language(field_defs, language):
-            values = defaults | {c: field_def[c] for c in FIELD_COPIED}
-            values["FieldValue"] = filler.value(
-                values["FieldType"], values["FieldName"], values["FieldValue"], values["RadioButtonValue"]
-            )
-            rows.append(values)
-        await bulk_insert(conn, models.SHEETFIELD, rows)
+        filler = Filler(
+            head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
+        )
+        # Every column is written: the ones not copied with the model's defaults,
+        # the ones the model does not know with their type's neutral value.
+        defaults = row(SheetField()) | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
+        rows = [defaults | {c: field_def[c] for c in FIELD_COPIED} for field_def in chosen]
+        filler.fill(rows)
+        await bulk_insert(conn, schema.writable(models.SHEETFIELD), rows)
     return sheet_num

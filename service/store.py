@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import convert, models, sheets
+from service.culture import EN_US, Culture
 from service.db import write_transaction
+from service.db_errors import translate
 from service.enums import SheetFieldType
-from service.errors import InvalidArgument, NotFound, Unavailable
+from service.errors import InvalidArgument, NotFound
 from service.fill import Practice
 from service.reads import PreparedRead, SqliteReaders
 
@@ -75,19 +77,16 @@ def _connection_errors(driver: str) -> tuple[type[BaseException], ...]:
 def _database_call(
     method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
 ) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
-    """A store method whose database failures become the API's errors: a value
-    its column cannot hold is InvalidArgument, a database that cannot be
-    reached Unavailable (only here: an OSError elsewhere is no database's)."""
+    """A store method whose database failures become the API's errors: a database
+    that cannot be reached is Unavailable, one that refuses a statement (a column
+    without a default, a value of the wrong type or length) Internal, logged with
+    the column (`service.db_errors`; only here: an OSError elsewhere is no database's)."""
 
     async def guarded(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return await method(store, *args, **kwargs)
-        except sa.exc.DataError:
-            raise InvalidArgument("A value does not fit its database column.") from None
-        except store.connection_errors as exc:
-            # The pool reconnects (pre-ping) once the database is back: no restart needed.
-            log.warning("%s: database unavailable: %s", method.__name__, type(exc).__name__)
-            raise Unavailable("The database is unavailable. Try again later.") from None
+        except store.database_errors as exc:
+            raise translate(method.__name__, exc) from None
 
     return functools.update_wrapper(guarded, method)
 
@@ -101,6 +100,10 @@ class SheetStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.connection_errors = _connection_errors(engine.dialect.driver)
+        self.database_errors: tuple[type[BaseException], ...] = (
+            sa.exc.SQLAlchemyError,
+            *self.connection_errors,
+        )
         self._readers = SqliteReaders.for_engine(engine)
         sheet, field = models.SHEET.c, models.SHEETFIELD.c
         self._list_sheets = PreparedRead(
@@ -185,6 +188,7 @@ class SheetStore:
         pat_num: int,
         internal_note: str,
         practice: Practice,
+        culture: Culture = EN_US,
         now: datetime | None = None,
     ) -> int:
         """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`); its SheetNum."""
@@ -194,6 +198,7 @@ class SheetStore:
             pat_num=pat_num,
             internal_note=internal_note,
             practice=practice,
+            culture=culture,
             now=now,
         )
 

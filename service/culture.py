@@ -1,0 +1,135 @@
+"""Dates, times and money as Open Dental prints them for the office's culture.
+
+Open Dental formats with .NET's culture data on Windows (`ToShortDateString`,
+`ToLongDateString`, `ToShortTimeString`, `ToString("c")`…). The patterns of the
+cultures below are .NET's, written in .NET's notation and translated to
+Babel's (CLDR) notation once; names of days and months and the currency come from
+Babel's locale data. Other cultures are refused at start, naming those served.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.numbers import format_currency, get_territory_currencies
+
+
+@dataclass(frozen=True, slots=True)
+class _DotNetPatterns:
+    short_date: str
+    long_date: str
+    short_time: str
+    long_time: str
+    am: str
+    pm: str
+
+
+# .NET's DateTimeFormatInfo on Windows for the cultures Open Dental offices use most.
+_DOTNET: dict[str, _DotNetPatterns] = {
+    "en-US": _DotNetPatterns("M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+    "en-CA": _DotNetPatterns("yyyy-MM-dd", "MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "a.m.", "p.m."),
+    "en-GB": _DotNetPatterns("dd/MM/yyyy", "dd MMMM yyyy", "HH:mm", "HH:mm:ss", "AM", "PM"),
+    "en-AU": _DotNetPatterns("d/MM/yyyy", "dddd, d MMMM yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+    "es-MX": _DotNetPatterns(
+        "dd/MM/yyyy", "dddd, d' de 'MMMM' de 'yyyy", "hh:mm tt", "hh:mm:ss tt", "a. m.", "p. m."
+    ),
+    "fr-CA": _DotNetPatterns("yyyy-MM-dd", "d MMMM yyyy", "HH 'h' mm", "HH 'h' mm 'min' ss 's'", "", ""),
+}
+
+# .NET custom format specifiers and their CLDR equivalents (longest first).
+_DOTNET_TOKEN = re.compile(r"'[^']*'|dddd|ddd|dd|d|MMMM|MMM|MM|M|yyyy|yy|HH|H|hh|h|mm|m|ss|s|tt|.", re.S)
+_TO_CLDR = {"dddd": "EEEE", "ddd": "EEE"}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'" if text else ""
+
+
+def _to_cldr(pattern: str, am_pm: str) -> str:
+    """A .NET date/time pattern as a CLDR one; `tt` becomes the quoted designator."""
+    out = []
+    for specifier in _DOTNET_TOKEN.findall(pattern):
+        if specifier.startswith("'"):
+            out.append(_quote(specifier[1:-1]))
+        elif specifier == "tt":
+            out.append(_quote(am_pm))
+        elif specifier[0] in "dMyHhms":
+            out.append(_TO_CLDR.get(specifier, specifier))
+        elif specifier.isalpha():
+            out.append(_quote(specifier))
+        else:
+            out.append(specifier)
+    return "".join(out)
+
+
+class Culture:
+    """Formats for one culture name (`en-US`, `es-MX`…)."""
+
+    __slots__ = ("_currency", "_locale", "_patterns", "name")
+
+    def __init__(self, name: str) -> None:
+        try:
+            self._locale = Locale.parse(name.replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(f"SHEETS_CULTURE {name!r} is not a culture Babel knows.") from exc
+        self.name = name
+        patterns = _DOTNET.get(name)
+        if patterns is None:
+            raise ValueError(
+                f"SHEETS_CULTURE {name!r} is not one of the cultures served: {', '.join(sorted(_DOTNET))}."
+            )
+        self._patterns = patterns
+        territory = self._locale.territory or ""
+        currencies = get_territory_currencies(territory) if territory else []
+        self._currency = currencies[0] if currencies else "USD"
+
+    def _format(self, value: datetime, dotnet_pattern: str) -> str:
+        am_pm = self._patterns.am if value.hour < 12 else self._patterns.pm
+        return str(format_datetime(value, _cldr(dotnet_pattern, am_pm), locale=self._locale))
+
+    def short_date(self, value: date) -> str:
+        """ToShortDateString (en-US `11/29/2026`)."""
+        return self._format(_at_midnight(value), self._patterns.short_date)
+
+    def long_date(self, value: date) -> str:
+        """ToLongDateString (en-US `Sunday, November 29, 2026`)."""
+        return self._format(_at_midnight(value), self._patterns.long_date)
+
+    def short_time(self, value: datetime) -> str:
+        """ToShortTimeString (en-US `3:24 PM`)."""
+        return self._format(value, self._patterns.short_time)
+
+    def general(self, value: datetime) -> str:
+        """DateTime.ToString(): short date, a space, long time (en-US `11/29/2026 3:24:05 PM`)."""
+        return self.short_date(value) + " " + self._format(value, self._patterns.long_time)
+
+    def day_name(self, value: date) -> str:
+        """ToString("dddd"): the weekday's name."""
+        return self._format(_at_midnight(value), "dddd")
+
+    def money(self, amount: float) -> str:
+        """ToString("c") in the culture's currency."""
+        return str(format_currency(amount, self._currency, locale=self._locale))
+
+
+@lru_cache(maxsize=256)
+def _cldr(dotnet_pattern: str, am_pm: str) -> str:
+    return _to_cldr(dotnet_pattern, am_pm)
+
+
+def _at_midnight(value: date) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+
+
+@lru_cache(maxsize=16)
+def culture(name: str) -> Culture:
+    """The culture of a name, built once."""
+    return Culture(name)
+
+
+EN_US = culture("en-US")

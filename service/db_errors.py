@@ -1,0 +1,98 @@
+"""Telling a database outage from a database refusal.
+
+An outage (the server is down, restarting, out of connections, the connection
+was lost, a lock wait ran out) is worth retrying: UNAVAILABLE. A refusal (a
+column without a default, a value of the wrong type or length, a missing
+column) will happen again on every retry: it is INTERNAL, logged with the
+column and the database's own message so it can be fixed, never with the
+statement's parameters (patient data).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.errors import Internal, SheetsError, Unavailable
+
+log = logging.getLogger(__name__)
+
+# MySQL/MariaDB server errors that mean the server or the connection, not the statement.
+_MYSQL_OUTAGE = frozenset(
+    {1040, 1044, 1045, 1049, 1053, 1077, 1078, 1079, 1080, 1152, 1153, 1154, 1155, 1156, 1157, 1158}
+    | {1159, 1160, 1161, 1184, 1205, 1213, 1290, 1317, 1836, 1927, 4031}
+)
+# PostgreSQL SQLSTATE classes of the same kind: connection, resources, operator, system, retry.
+_PG_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX")
+_SQLITE_REFUSAL = (
+    "no such column",
+    "has no column",
+    "no such table",
+    "constraint failed",
+    "datatype mismatch",
+)
+
+_COLUMN = re.compile(r"""(?:column|Field)\s+['"`]?([A-Za-z_][A-Za-z0-9_]*)['"`]?""", re.I)
+# Quoted values in a message may be patient data ("Incorrect integer value: 'Smith'").
+_VALUE = re.compile(r"""(value:?\s*|syntax[^:]*:\s*)(['"]).*?\2""", re.I)
+
+
+def _mysql_code(orig: Any) -> int | None:
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a database exception means the database is unavailable (else it refused the statement)."""
+    if isinstance(exc, OSError | TimeoutError | sa.exc.TimeoutError | sa.exc.InterfaceError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError | sa.exc.DisconnectionError):
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(sqlstate, str) and len(sqlstate) == 5:
+        return sqlstate.startswith(_PG_OUTAGE_CLASSES)
+    code = _mysql_code(orig)
+    if code is not None:
+        return code >= 2000 or code in _MYSQL_OUTAGE
+    if type(orig).__module__.startswith("sqlite3"):
+        message = str(orig).lower()
+        return not any(text in message for text in _SQLITE_REFUSAL) and isinstance(
+            exc, sa.exc.OperationalError
+        )
+    # Without a code we cannot tell: an unreachable server is the likelier cause.
+    return isinstance(exc, sa.exc.OperationalError)
+
+
+def describe(exc: sa.exc.DBAPIError) -> tuple[str, str]:
+    """The column a refusal names (or "") and the database's message, values redacted."""
+    message = str(exc.orig).strip() or type(exc.orig).__name__
+    column = getattr(exc.orig, "column_name", None)
+    if not column:
+        found = _COLUMN.search(message)
+        column = found[1] if found else ""
+    return str(column), _VALUE.sub(lambda m: m[1] + m[2] + "…" + m[2], message).splitlines()[0]
+
+
+def translate(method_name: str, exc: BaseException) -> SheetsError:
+    """The caller's error for a database exception, logged once."""
+    if is_outage(exc):
+        # The pool reconnects (pre-ping) once the database is back: no restart needed.
+        log.warning("%s: database unavailable: %s", method_name, type(exc).__name__)
+        return Unavailable("The database is unavailable. Try again later.")
+    if isinstance(exc, sa.exc.DBAPIError):
+        column, message = describe(exc)
+        log.error(
+            "%s: the database refused the statement: column %s: %s",
+            method_name,
+            column or "(not named)",
+            message,
+        )
+    else:
+        log.error("%s: database error: %s", method_name, type(exc).__name__)
+    return Internal("The database refused the request. The service's log names the column.")

@@ -1,0 +1,402 @@
+"""Reading what a new sheet is filled from, out of Open Dental's own tables.
+
+One query per table group per create, each only when the sheet needs it (its
+type's fields, its StaticText tokens), on the create's own connection so the
+whole sheet sees one snapshot. The result is plain data (`FillData`) that the
+filler consumes without a database. A table the database does not have reads
+as empty, as Open Dental prints for a patient without such data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service import fill_tables as t
+from service import models
+from service.schema import Schema
+
+# What a part of the sheet needs read; the filler and the token table name these.
+PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY = "preference", "provider", "clinic", "patientnote", "family"
+ALLERGIES, PROBLEMS, MEDICATIONS, REFERRALS, INSURANCE = (
+    "allergy",
+    "disease",
+    "medicationpat",
+    "refattach",
+    "patplan",
+)
+PRACTICE_PREFERENCES = (
+    "PracticeTitle",
+    "PracticeAddress",
+    "PracticeAddress2",
+    "PracticeCity",
+    "PracticeST",
+    "PracticeZip",
+    "PracticePhone",
+    "PracticeDefaultProv",
+)
+FAMILY_COLUMNS = (
+    "PatNum",
+    "Guarantor",
+    "FName",
+    "LName",
+    "MiddleI",
+    "Preferred",
+    "Address",
+    "Address2",
+    "City",
+    "State",
+    "Zip",
+    "HmPhone",
+    "WkPhone",
+    "WirelessPhone",
+    "Birthdate",
+    "FamFinUrgNote",
+    "Bal_0_30",
+    "Bal_31_60",
+    "Bal_61_90",
+    "BalOver90",
+    "BalTotal",
+    "InsEst",
+)
+_REAL_DATES = date(1880, 1, 1)
+_REF_FROM, _REF_TO = 1, 0
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    first: str = ""
+    last: str = ""
+    suffix: str = ""
+
+    @property
+    def formal_name(self) -> str:
+        """Open Dental's GetFormalName: "First Last, Suffix"."""
+        name = f"{self.first} {self.last}"
+        return f"{name}, {self.suffix}" if self.suffix else name
+
+
+@dataclass(frozen=True, slots=True)
+class Clinic:
+    description: str = ""
+    address: str = ""
+    address2: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """The patient's patientnote row (and the guarantor's family financial note)."""
+
+    ice_name: str = ""
+    ice_phone: str = ""
+    medical: str = ""
+    service: str = ""
+    treatment: str = ""
+    family_financial: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An allergy (by allergydef.Description) or a problem (by diseasedef.DiseaseName)."""
+
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    first: str = ""
+    middle: str = ""
+    last: str = ""
+    title: str = ""
+    is_doctor: bool = False
+    date: date = models.NO_DATE
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One of the patient's insurance plans, in patplan.Ordinal order."""
+
+    relationship: int = 0
+    subscriber: int = 0
+    subscriber_id: str = ""
+    subscriber_note: str = ""
+    group_name: str = ""
+    group_num: str = ""
+    plan_note: str = ""
+    plan_type: str = ""
+    carrier_name: str = ""
+    carrier_address: str = ""
+    carrier_address2: str = ""
+    carrier_city: str = ""
+    carrier_state: str = ""
+    carrier_zip: str = ""
+    carrier_phone: str = ""
+    employer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FillData:
+    """Everything besides the patient row that filling uses; empty is "no such data"."""
+
+    preferences: Mapping[str, str] = field(default_factory=dict)
+    provider: Provider | None = None
+    clinic: Clinic | None = None
+    note: Note = Note()
+    family: tuple[Mapping[str, Any], ...] = ()
+    allergies: tuple[Condition, ...] = ()
+    problems: tuple[Condition, ...] = ()
+    medications: tuple[str, ...] = ()
+    referred_from: Referral | None = None
+    referred_to: tuple[Referral, ...] = ()
+    coverage: tuple[Coverage, ...] = ()
+
+
+def _rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in result.mappings()]
+
+
+class FillReader:
+    """Reads the fill data of one create over its connection."""
+
+    __slots__ = ("_conn", "_schema")
+
+    def __init__(self, conn: AsyncConnection, schema: Schema) -> None:
+        self._conn = conn
+        self._schema = schema
+
+    def _cols(self, table: sa.Table, *names: str) -> list[Any]:
+        # A column an older Open Dental lacks reads as its neutral value.
+        present = {c.name for c in self._schema.columns(table, names)}
+        return [table.c[n] if n in present else sa.literal(t.neutral(table.c[n])).label(n) for n in names]
+
+    async def _all(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
+        return _rows(await self._conn.execute(query))
+
+    async def read(self, patient: Mapping[str, Any], needs: Collection[str], today: date) -> FillData:
+        """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum)."""
+        has = self._schema.has
+        data = FillData()
+        pat_num, guarantor = patient["PatNum"], patient["Guarantor"] or patient["PatNum"]
+        if (PREFERENCES in needs or PROVIDER in needs or CLINIC in needs) and has(t.PREFERENCE):
+            data = replace(data, preferences=await self._preferences())
+        if PROVIDER in needs and has(t.PROVIDER):
+            data = replace(data, provider=await self._provider(patient["PriProv"], data.preferences))
+        if CLINIC in needs and patient["ClinicNum"] and has(t.CLINIC):
+            data = replace(data, clinic=await self._clinic(patient["ClinicNum"]))
+        if NOTE in needs and has(t.PATIENTNOTE):
+            data = replace(data, note=await self._note(pat_num, guarantor))
+        if FAMILY in needs:
+            data = replace(data, family=await self._family(guarantor))
+        if ALLERGIES in needs and has(t.ALLERGY) and has(t.ALLERGYDEF):
+            data = replace(data, allergies=await self._allergies(pat_num))
+        if PROBLEMS in needs and has(t.DISEASE) and has(t.DISEASEDEF):
+            data = replace(data, problems=await self._problems(pat_num))
+        if MEDICATIONS in needs and has(t.MEDICATIONPAT):
+            data = replace(data, medications=await self._medications(pat_num, today))
+        if REFERRALS in needs and has(t.REFATTACH) and has(t.REFERRAL):
+            data = await self._referrals(data, pat_num)
+        if INSURANCE in needs and all(has(x) for x in (t.PATPLAN, t.INSSUB, t.INSPLAN)):
+            data = replace(data, coverage=await self._coverage(pat_num))
+        return data
+
+    async def _preferences(self) -> dict[str, str]:
+        pref = t.PREFERENCE.c
+        query = sa.select(pref.PrefName, pref.ValueString).where(pref.PrefName.in_(PRACTICE_PREFERENCES))
+        return {r["PrefName"]: r["ValueString"] or "" for r in await self._all(query)}
+
+    async def _provider(self, pri_prov: int, preferences: Mapping[str, str]) -> Provider | None:
+        # patient.PriProv, else the practice's default provider, else the first visible one.
+        prov = t.PROVIDER.c
+        default = preferences.get("PracticeDefaultProv", "").strip()
+        wanted = pri_prov or (int(default) if default.isdigit() else 0)
+        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
+        query = sa.select(*columns)
+        if wanted:
+            query = query.where(prov.ProvNum == wanted)
+        else:
+            order = self._cols(t.PROVIDER, "ItemOrder")
+            query = query.where(*(c == 0 for c in self._cols(t.PROVIDER, "IsHidden")))
+            query = query.order_by(*order, prov.ProvNum).limit(1)
+        rows = await self._all(query)
+        if not rows:
+            return None
+        row = rows[0]
+        return Provider(row["FName"], row["LName"], row["Suffix"])
+
+    async def _clinic(self, clinic_num: int) -> Clinic | None:
+        names = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
+        query = sa.select(*self._cols(t.CLINIC, *names)).where(t.CLINIC.c.ClinicNum == clinic_num)
+        rows = await self._all(query)
+        return Clinic(*(rows[0][n] or "" for n in names)) if rows else None
+
+    async def _note(self, pat_num: int, guarantor: int) -> Note:
+        names = ("PatNum", "ICEName", "ICEPhone", "Medical", "Service", "Treatment", "FamFinancial")
+        note = t.PATIENTNOTE.c
+        query = sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_({pat_num, guarantor}))
+        by_patient = {r["PatNum"]: r for r in await self._all(query)}
+        own, family = by_patient.get(pat_num), by_patient.get(guarantor)
+        mine = own or {}
+        return Note(
+            ice_name=mine.get("ICEName") or "",
+            ice_phone=mine.get("ICEPhone") or "",
+            medical=mine.get("Medical") or "",
+            service=mine.get("Service") or "",
+            treatment=mine.get("Treatment") or "",
+            family_financial=(family["FamFinancial"] or "") if family else "",
+        )
+
+    async def _family(self, guarantor: int) -> tuple[Mapping[str, Any], ...]:
+        patient = models.PATIENT.c
+        query = (
+            sa.select(*(patient[c] for c in FAMILY_COLUMNS))
+            .where(sa.or_(patient.Guarantor == guarantor, patient.PatNum == guarantor))
+            .order_by(patient.PatNum)
+        )
+        rows = await self._all(query)
+        # Open Dental's family lists the guarantor first.
+        rows.sort(key=lambda r: r["PatNum"] != guarantor)
+        return tuple(rows)
+
+    async def _allergies(self, pat_num: int) -> tuple[Condition, ...]:
+        allergy, definition = t.ALLERGY.c, t.ALLERGYDEF.c
+        query = (
+            sa.select(definition.Description, *self._cols(t.ALLERGY, "StatusIsActive"))
+            .select_from(t.ALLERGY.join(t.ALLERGYDEF, definition.AllergyDefNum == allergy.AllergyDefNum))
+            .where(allergy.PatNum == pat_num)
+            .order_by(allergy.AllergyNum)
+        )
+        return tuple(Condition(r["Description"], bool(r["StatusIsActive"])) for r in await self._all(query))
+
+    async def _problems(self, pat_num: int) -> tuple[Condition, ...]:
+        disease, definition = t.DISEASE.c, t.DISEASEDEF.c
+        query = (
+            sa.select(definition.DiseaseName, *self._cols(t.DISEASE, "ProbStatus"))
+            .select_from(t.DISEASE.join(t.DISEASEDEF, definition.DiseaseDefNum == disease.DiseaseDefNum))
+            .where(disease.PatNum == pat_num)
+            .order_by(disease.DiseaseNum)
+        )
+        # ProblemStatus.Active is 0.
+        return tuple(Condition(r["DiseaseName"], r["ProbStatus"] == 0) for r in await self._all(query))
+
+    async def _medications(self, pat_num: int, today: date) -> tuple[str, ...]:
+        med_pat = t.MEDICATIONPAT.c
+        has_medication = self._schema.has(t.MEDICATION)
+        columns = [med_pat.MedicationNum, *self._cols(t.MEDICATIONPAT, "MedDescript")]
+        source: sa.FromClause = t.MEDICATIONPAT
+        if has_medication:
+            medication, generic = t.MEDICATION.alias("m"), t.MEDICATION.alias("g")
+            source = source.outerjoin(
+                medication, medication.c.MedicationNum == med_pat.MedicationNum
+            ).outerjoin(generic, generic.c.MedicationNum == medication.c.GenericNum)
+            columns += [
+                medication.c.MedicationNum.label("Found"),
+                medication.c.MedName.label("MedName"),
+                medication.c.GenericNum.label("GenericNum"),
+                generic.c.MedName.label("GenericName"),
+            ]
+        query = (
+            sa.select(*columns)
+            .select_from(source)
+            .where(
+                med_pat.PatNum == pat_num,
+                # Current: no stop date (before 1880) or stopping today or later.
+                sa.or_(med_pat.DateStop < _REAL_DATES, med_pat.DateStop >= today),
+            )
+            .order_by(med_pat.MedicationPatNum)
+        )
+        names = []
+        for r in await self._all(query):
+            if r["MedicationNum"] == 0 or not r.get("Found"):
+                names.append(r["MedDescript"] or "")
+                continue
+            name = r["MedName"] or ""
+            if r["GenericNum"] != r["MedicationNum"] and r["GenericName"] is not None:
+                name += f" ({r['GenericName']})"
+            names.append(name)
+        return tuple(names)
+
+    async def _referrals(self, data: FillData, pat_num: int) -> FillData:
+        attach, referral = t.REFATTACH.c, t.REFERRAL.c
+        query = (
+            sa.select(
+                attach.RefType,
+                *self._cols(t.REFATTACH, "RefDate"),
+                *self._cols(t.REFERRAL, "FName", "MName", "LName", "Title", "IsDoctor"),
+            )
+            .select_from(t.REFATTACH.join(t.REFERRAL, referral.ReferralNum == attach.ReferralNum))
+            .where(attach.PatNum == pat_num)
+            .order_by(*self._cols(t.REFATTACH, "ItemOrder"), attach.RefAttachNum)
+        )
+        rows = await self._all(query)
+
+        def referral_of(r: Mapping[str, Any]) -> Referral:
+            return Referral(
+                r["FName"],
+                r["MName"],
+                r["LName"],
+                r["Title"],
+                bool(r["IsDoctor"]),
+                r["RefDate"] or models.NO_DATE,
+            )
+
+        from_ = next((referral_of(r) for r in rows if r["RefType"] == _REF_FROM), None)
+        to = tuple(referral_of(r) for r in rows if r["RefType"] == _REF_TO)
+        return replace(data, referred_from=from_, referred_to=to)
+
+    async def _coverage(self, pat_num: int) -> tuple[Coverage, ...]:
+        patplan, inssub, insplan = t.PATPLAN.c, t.INSSUB.c, t.INSPLAN.c
+        source: sa.FromClause = t.PATPLAN.join(t.INSSUB, inssub.InsSubNum == patplan.InsSubNum).join(
+            t.INSPLAN, insplan.PlanNum == inssub.PlanNum
+        )
+        columns: list[Any] = [
+            *self._cols(t.PATPLAN, "Relationship"),
+            *self._cols(t.INSSUB, "Subscriber", "SubscriberID", "SubscNote"),
+            *self._cols(t.INSPLAN, "GroupName", "GroupNum", "PlanNote", "PlanType"),
+        ]
+        if self._schema.has(t.CARRIER):
+            source = source.outerjoin(t.CARRIER, t.CARRIER.c.CarrierNum == insplan.CarrierNum)
+            columns += [
+                t.CARRIER.c.CarrierName,
+                *self._cols(t.CARRIER, "Address", "Address2", "City", "State", "Zip", "Phone"),
+            ]
+        if self._schema.has(t.EMPLOYER):
+            source = source.outerjoin(t.EMPLOYER, t.EMPLOYER.c.EmployerNum == insplan.EmployerNum)
+            columns.append(t.EMPLOYER.c.EmpName)
+        query = (
+            sa.select(*columns)
+            .select_from(source)
+            .where(patplan.PatNum == pat_num)
+            .order_by(patplan.Ordinal, patplan.PatPlanNum)
+        )
+        return tuple(
+            Coverage(
+                relationship=r["Relationship"],
+                subscriber=r["Subscriber"],
+                subscriber_id=r["SubscriberID"] or "",
+                subscriber_note=r["SubscNote"] or "",
+                group_name=r["GroupName"] or "",
+                group_num=r["GroupNum"] or "",
+                plan_note=r["PlanNote"] or "",
+                # CHAR(1) comes back space-padded from PostgreSQL.
+                plan_type=(r["PlanType"] or "").strip(),
+                carrier_name=r.get("CarrierName") or "",
+                carrier_address=r.get("Address") or "",
+                carrier_address2=r.get("Address2") or "",
+                carrier_city=r.get("City") or "",
+                carrier_state=r.get("State") or "",
+                carrier_zip=r.get("Zip") or "",
+                carrier_phone=r.get("Phone") or "",
+                employer=r.get("EmpName") or "",
+            )
+            for r in await self._all(query)
+        )
