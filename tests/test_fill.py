@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from service import db, models
+from service.culture import EN_US, Culture
 from service.enums import SheetFieldType, SheetType
-from service.fill import Filler, Practice, general_date, long_date, short_date, short_time
+from service.fill import Filler, Practice
+from service.fill_data import FillData
 from service.settings import Settings
 
 NOW = datetime(2026, 11, 29, 15, 24, 5)
@@ -54,9 +56,11 @@ def filler(
     now: datetime = NOW,
     sheet_type: SheetType = SheetType.Consent,
     practice: Practice = PRACTICE,
+    data: FillData | None = None,
+    culture: Culture = EN_US,
     **values: Any,
 ) -> Filler:
-    return Filler(patient(**values), practice, now, sheet_type)
+    return Filler(patient(**values), practice, now, sheet_type, data=data, culture=culture)
 
 
 def text(template: str, **values: Any) -> str:
@@ -65,44 +69,6 @@ def text(template: str, **values: Any) -> str:
 
 def output(name: str, sheet_type: SheetType = SheetType.Consent, **values: Any) -> str:
     return filler(sheet_type=sheet_type, **values).value(SheetFieldType.OutputText, name, "as defined", "")
-
-
-# --- Open Dental's en-US formats -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(date(2026, 11, 29), "11/29/2026"), (date(2026, 1, 5), "1/5/2026"), (date(999, 12, 31), "12/31/0999")],
-)
-def test_short_date_is_month_day_year_without_leading_zeros(value: date, expected: str) -> None:
-    assert short_date(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(date(2026, 11, 29), "Sunday, November 29, 2026"), (date(2024, 2, 1), "Thursday, February 1, 2024")],
-)
-def test_long_date_spells_weekday_and_month(value: date, expected: str) -> None:
-    assert long_date(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (datetime(2026, 11, 29, 15, 24, 5), "3:24 PM"),
-        (datetime(2026, 11, 29, 0, 0), "12:00 AM"),
-        (datetime(2026, 11, 29, 12, 5), "12:05 PM"),
-        (datetime(2026, 11, 29, 9, 7), "9:07 AM"),
-        (datetime(2026, 11, 29, 23, 59), "11:59 PM"),
-    ],
-)
-def test_short_time_is_twelve_hour_with_am_pm(value: datetime, expected: str) -> None:
-    assert short_time(value) == expected
-
-
-def test_general_date_is_short_date_and_long_time() -> None:
-    assert general_date(datetime(2026, 11, 29, 15, 24, 5)) == "11/29/2026 3:24:05 PM"
-    assert general_date(datetime(2026, 3, 4, 0, 0, 9)) == "3/4/2026 12:00:09 AM"
 
 
 # --- StaticText tokens ------------------------------------------------------------------------
@@ -160,7 +126,8 @@ def test_non_latin_names_are_kept_exactly() -> None:
 
 
 def test_name_variants_without_preferred_formal_and_preferred_or_first() -> None:
-    assert text("[nameFLnoPref]", **SMITH) == "Robert J Smith"
+    # Not one of Open Dental's names: kept as written.
+    assert text("[nameFLnoPref]", **SMITH) == "[nameFLnoPref]"
     assert text("[nameFLFormal]", **SMITH) == "Dr. Robert J Smith"
     assert text("[nameFLFormal]", FName="Ken", LName="Nakamura") == "Ken Nakamura"
     assert text("[namePreferredOrFirst]", **SMITH) == "Bob"
@@ -226,10 +193,10 @@ def test_city_state_zip_has_two_spaces_before_the_zip() -> None:
     assert text("[cityStateZip]", City="Springfield", State="OR", Zip="97477") == "Springfield, OR  97477"
 
 
-def test_city_state_zip_drops_the_separators_of_missing_parts() -> None:
-    assert text("[cityStateZip]") == ""
-    assert text("[cityStateZip]", City="Springfield") == "Springfield"
-    assert text("[cityStateZip]", State="OR", Zip="97477") == "OR  97477"
+def test_city_state_zip_keeps_open_dentals_separators_when_parts_are_missing() -> None:
+    assert text("[cityStateZip]") == ",   "
+    assert text("[cityStateZip]", City="Springfield") == "Springfield,   "
+    assert text("[cityStateZip]", State="OR", Zip="97477") == ", OR  97477"
 
 
 @pytest.mark.parametrize(
@@ -244,9 +211,9 @@ def test_date_and_time_tokens_use_the_creation_time() -> None:
     assert text("[dateToday] [timeNow]", now=datetime(2027, 1, 3, 0, 7)) == "1/3/2027 12:07 AM"
 
 
-def test_practice_tokens_come_from_the_practice() -> None:
+def test_practice_title_comes_from_the_practice_and_other_practice_names_are_not_tokens() -> None:
     assert text("[practiceTitle]|[practiceAddress]|[practicePhone]") == (
-        "Springfield Dental|100 Main Street, Suite 200|(541)555-0100"
+        "Springfield Dental|[practiceAddress]|[practicePhone]"
     )
 
 
@@ -258,7 +225,7 @@ def test_clinic_tokens_fall_back_to_the_practice() -> None:
 
 def test_practice_phone_keeps_a_number_it_cannot_reformat() -> None:
     practice = Practice("T", "", "", "", "", "", "+44 20 7946 0958")
-    assert text("[practicePhone]", practice=practice) == "+44 20 7946 0958"
+    assert text("[clinicPhone]", practice=practice) == "+44 20 7946 0958"
 
 
 def test_other_patient_tokens() -> None:
@@ -281,10 +248,7 @@ def test_several_and_repeated_tokens_are_all_replaced() -> None:
 
 def test_unknown_tokens_and_other_brackets_stay_as_written() -> None:
     template = "[insAnnualMax] [notAToken] [ExamSheet:Exam;misc] [NAMEF] [nameF [] [ nameF] [nameF]"
-    assert (
-        text(template, FName="Ken")
-        == "[insAnnualMax] [notAToken] [ExamSheet:Exam;misc] [NAMEF] [nameF [] [ nameF] Ken"
-    )
+    assert text(template, FName="Ken") == " [notAToken] [ExamSheet:Exam;misc] [NAMEF] [nameF [] [ nameF] Ken"
 
 
 def test_a_value_that_looks_like_a_token_is_not_expanded_again() -> None:
@@ -303,17 +267,24 @@ def test_patient_name_fl_shows_the_preferred_name_except_on_a_letter() -> None:
     assert output("patient.nameFL", SheetType.PatientLetter, **SMITH) == "Dr. Robert J Smith"
 
 
+LETTER = SheetType.PatientLetter
+FORM = SheetType.PatientForm
+
+
 def test_patient_address_puts_the_second_line_on_its_own_line() -> None:
     assert (
-        output("patient.address", Address="400 Oak Avenue", Address2="Suite 5") == "400 Oak Avenue\r\nSuite 5"
+        output("patient.address", LETTER, Address="400 Oak Avenue", Address2="Suite 5")
+        == "400 Oak Avenue\r\nSuite 5"
     )
-    assert output("patient.address", Address="400 Oak Avenue") == "400 Oak Avenue"
+    assert output("patient.address", LETTER, Address="400 Oak Avenue") == "400 Oak Avenue"
 
 
-def test_patient_city_state_zip_has_one_space_before_the_zip() -> None:
+def test_patient_city_state_zip_has_one_space_before_the_zip_and_keeps_its_separators() -> None:
     assert (
-        output("patient.cityStateZip", City="Springfield", State="OR", Zip="97477") == "Springfield, OR 97477"
+        output("patient.cityStateZip", LETTER, City="Springfield", State="OR", Zip="97477")
+        == "Springfield, OR 97477"
     )
+    assert output("patient.cityStateZip", LETTER) == ",  "
 
 
 @pytest.mark.parametrize(
@@ -322,26 +293,29 @@ def test_patient_city_state_zip_has_one_space_before_the_zip() -> None:
 )
 def test_patient_salutation_is_a_letter_greeting(salutation: str, preferred: str, expected: str) -> None:
     assert (
-        output("patient.salutation", FName="Robert", Preferred=preferred, Salutation=salutation) == expected
+        output("patient.salutation", LETTER, FName="Robert", Preferred=preferred, Salutation=salutation)
+        == expected
     )
 
 
 def test_date_names_use_the_creation_time() -> None:
-    assert output("today.DayDate") == "Sunday, 11/29/2026"
+    assert output("today.DayDate", LETTER) == "Sunday, 11/29/2026"
     assert output("dateTime.Today") == "11/29/2026"
-    assert output("sheet.DateTimeSheet") == "11/29/2026 3:24:05 PM"
+    assert output("sheet.DateTimeSheet", SheetType.ExamSheet) == "11/29/2026 3:24:05 PM"
 
 
 def test_practice_names_come_from_the_practice() -> None:
-    assert output("PracticeTitle") == "Springfield Dental"
-    assert output("PracticeAddress") == "100 Main Street\r\nSuite 200"
-    assert output("practiceCityStateZip") == "Springfield, OR  97477"
-    assert output("PracticePhoneNumber") == "(541)555-0100"
+    assert output("PracticeTitle", LETTER) == "Springfield Dental"
+    assert output("PracticeAddress", LETTER) == "100 Main Street\r\nSuite 200"
+    assert output("practiceCityStateZip", LETTER) == "Springfield, OR  97477"
+    # Open Dental fills the practice's phone on referral letters only.
+    assert output("PracticePhoneNumber", LETTER) == "as defined"
 
 
 def test_practice_address_without_a_second_line_is_one_line() -> None:
     practice = Practice("T", "1 Elm St", "", "Eugene", "OR", "97401", "")
-    assert filler(practice=practice).value(SheetFieldType.OutputText, "PracticeAddress", "", "") == "1 Elm St"
+    fill = filler(practice=practice, sheet_type=LETTER)
+    assert fill.value(SheetFieldType.OutputText, "PracticeAddress", "", "") == "1 Elm St"
 
 
 @pytest.mark.parametrize(
@@ -362,23 +336,40 @@ def test_practice_address_without_a_second_line_is_one_line() -> None:
         ("WirelessPhone", "(541) 555-0188"),
         ("Email", "bob@example.com"),
         ("SSN", "123-45-6789"),
-        ("patient.HmPhone", "(541) 555-0142"),
-        ("patient.Birthdate", "11/2/1961"),
     ],
 )
 @pytest.mark.parametrize("field_type", [SheetFieldType.OutputText, SheetFieldType.InputField])
-def test_patient_column_names_are_filled_in_output_and_input_fields(
+def test_patient_column_names_are_filled_in_a_patient_forms_output_and_input_fields(
     field_type: SheetFieldType, name: str, expected: str
 ) -> None:
-    assert filler(**SMITH).value(field_type, name, "as defined", "") == expected
+    assert filler(sheet_type=FORM, **SMITH).value(field_type, name, "as defined", "") == expected
+
+
+@pytest.mark.parametrize(
+    ("sheet_type", "filled"),
+    [
+        (SheetType.Consent, set()),
+        (SheetType.PatientLetter, set()),
+        (SheetType.PatientForm, {"FName", "LName", "MiddleI", "Preferred", "Birthdate", "Email", "SSN"}),
+        (SheetType.MedicalHistory, {"FName", "LName", "Birthdate"}),
+        (SheetType.ExamSheet, {"FName", "LName", "MiddleI", "Preferred", "Birthdate"}),
+    ],
+)
+def test_only_the_names_open_dental_fills_for_the_type_are_filled(
+    sheet_type: SheetType, filled: set[str]
+) -> None:
+    fill = filler(sheet_type=sheet_type, **SMITH)
+    names = ("FName", "LName", "MiddleI", "Preferred", "Birthdate", "Email", "SSN", "patient.HmPhone")
+    got = {n for n in names if fill.value(SheetFieldType.InputField, n, "as defined", "") != "as defined"}
+    assert got == filled
 
 
 def test_an_unset_birthdate_fills_an_empty_birthdate_field() -> None:
-    assert output("Birthdate") == ""
+    assert output("Birthdate", FORM) == ""
 
 
 def test_an_ssn_that_is_not_nine_digits_is_kept_as_entered() -> None:
-    assert output("SSN", SSN="AB-123") == "AB-123"
+    assert output("SSN", FORM, SSN="AB-123") == "AB-123"
 
 
 @pytest.mark.parametrize("name", ["patient.priProvNameFL", "misc", "ins1CarrierName", "", "fname"])
@@ -410,17 +401,25 @@ def test_only_static_text_has_its_tokens_replaced() -> None:
 def test_the_radio_button_naming_the_patients_value_is_checked(
     name: str, values: dict[str, Any], checked: str, unchecked: str
 ) -> None:
-    fill = filler(**values)
+    fill = filler(sheet_type=FORM, **values)
     assert fill.value(SheetFieldType.CheckBox, name, "", checked) == "X"
     assert fill.value(SheetFieldType.CheckBox, name, "", unchecked) == ""
 
 
 def test_a_space_padded_student_status_still_checks_its_radio_button() -> None:
-    assert filler(StudentStatus="P ").value(SheetFieldType.CheckBox, "StudentStatus", "", "Parttime") == "X"
+    fill = filler(sheet_type=FORM, StudentStatus="P ")
+    assert fill.value(SheetFieldType.CheckBox, "StudentStatus", "", "Parttime") == "X"
+
+
+def test_an_exam_sheet_checks_gender_only_and_a_consent_no_radio_button() -> None:
+    exam = filler(sheet_type=SheetType.ExamSheet, Gender=1, Position=1)
+    assert exam.value(SheetFieldType.CheckBox, "Gender", "", "Female") == "X"
+    assert exam.value(SheetFieldType.CheckBox, "Position", "", "Married") == ""
+    assert filler(Gender=1).value(SheetFieldType.CheckBox, "Gender", "", "Female") == ""
 
 
 def test_check_boxes_not_bound_to_the_patient_keep_the_definitions_value() -> None:
-    fill = filler(Gender=0)
+    fill = filler(sheet_type=FORM, Gender=0)
     assert fill.value(SheetFieldType.CheckBox, "Gender", "", "") == ""
     assert fill.value(SheetFieldType.CheckBox, "problem:Asthma", "", "Y") == ""
     assert fill.value(SheetFieldType.CheckBox, "misc", "X", "Male") == "X"
