@@ -384,7 +384,7 @@ async def seed_demo(engine: AsyncEngine) -> SeedResult:
                     patient.c.ChartNumber.in_([p["ChartNumber"] for p in new])
                 )
             )
-            by_chart = dict(numbers.tuples())
+            by_chart: dict[str, int] = {row[0]: row[1] for row in numbers}
             result.patients = sorted(by_chart.values())
             await seed_fill_data(conn, by_chart)
         names = set((await conn.execute(sa.select(sheet_def.c.Description))).scalars())
