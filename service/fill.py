@@ -67,15 +67,15 @@ class Practice:
         )
 
     def with_preferences(self, preferences: Mapping[str, str]) -> Practice:
-        """This practice with what Open Dental's `preference` table holds instead (it wins)."""
+        """The practice Open Dental's `preference` rows describe, where there are any (they win
+        over the settings as a whole: a preference Open Dental has no row for is blank)."""
         names = (
             *("PracticeTitle", "PracticeAddress", "PracticeAddress2", "PracticeCity", "PracticeST"),
             *("PracticeZip", "PracticePhone"),
         )
         if not any(n in preferences for n in names):
             return self
-        current = (self.title, self.address, self.address2, self.city, self.state, self.zip, self.phone)
-        return Practice(*(preferences.get(n, c) for n, c in zip(names, current, strict=True)))
+        return Practice(*(preferences.get(n, "") for n in names))
 
 
 # Open Dental's tokens are identifiers: `[ExamSheet:Name;Field]` and prose in

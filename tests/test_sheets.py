@@ -64,7 +64,9 @@ SMITH_NAMES: dict[int, dict[str, str]] = {
         "today.DayDate": "Sunday, 11/29/2026",
     },
     SheetType.PatientForm: _FORM_NAMES,
-    SheetType.MedicalHistory: {k: _FORM_NAMES[k] for k in ("FName", "LName", "Birthdate", "ICEName", "ICEPhone")},
+    SheetType.MedicalHistory: {
+        k: _FORM_NAMES[k] for k in ("FName", "LName", "Birthdate", "ICEName", "ICEPhone")
+    },
     SheetType.ExamSheet: {k: _FORM_NAMES[k] for k in ("FName", "LName", "MiddleI", "Preferred", "Birthdate")}
     | {"sheet.DateTimeSheet": "11/29/2026 3:24:05 PM"},
 }

@@ -1,0 +1,186 @@
+"""Creating sheets on an Open Dental database: filled from its own tables, on SQLite, MariaDB and PostgreSQL.
+
+On MariaDB and PostgreSQL the fill tables are created as Open Dental's database has them (the service never
+creates them there); the demo seeding then gives the demo patients their rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service import fill_tables
+from service.demo import seed_demo
+from service.enums import SheetFieldType, SheetType
+from service.models import SheetDef, SheetFieldDef
+from service.tokens import TOKEN_NAMES
+from tests.test_sheets import _add_def, _create, _def_num, _fields, _pat_num
+
+
+@pytest.fixture
+async def open_dental(engine: AsyncEngine) -> AsyncEngine:
+    """Our tables, Open Dental's fill tables (as on an Open Dental database) and the demo data."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: fill_tables.METADATA.create_all(sync))
+    await seed_demo(engine)
+    return engine
+
+
+def _by_name(fields: Sequence[RowMapping]) -> dict[tuple[str, str], RowMapping]:
+    return {(f["FieldName"], f["RadioButtonValue"]): f for f in fields}
+
+
+async def test_a_medical_history_is_pre_filled_from_medications_allergies_problems_and_ice(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    sheet_num = await _create(
+        engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2")
+    )
+    fields = _by_name(await _fields(engine, sheet_num))
+    output = int(SheetFieldType.OutputText)
+    # Current medications only (the discontinued Amoxicillin is not listed), the generic in brackets,
+    # a medication without a medication row by its description; each becomes OutputText.
+    assert [
+        (fields[(f"inputMed{n}", "")]["FieldType"], fields[(f"inputMed{n}", "")]["FieldValue"])
+        for n in (1, 2, 3)
+    ] == [
+        (output, "Lisinopril"),
+        (output, "Lipitor (Atorvastatin)"),
+        (output, "Fish oil"),
+    ]
+    assert (fields[("inputMed4", "")]["FieldType"], fields[("inputMed4", "")]["FieldValue"]) == (
+        int(SheetFieldType.InputField),
+        "",
+    )
+    checked = {
+        key
+        for key, f in fields.items()
+        if f["FieldType"] == SheetFieldType.CheckBox and f["FieldValue"] == "X"
+    }
+    assert checked == {
+        ("allergy:Penicillin", "Y"),
+        ("allergy:Latex", "N"),
+        ("problem:High blood pressure", "Y"),
+        ("problem:Asthma", "N"),
+    }
+    assert fields[("ICEName", "")]["FieldValue"] == "Mary Smith"
+    assert fields[("ICEPhone", "")]["FieldValue"] == "(541) 555-0177"
+
+
+async def _insert_preferences(engine: AsyncEngine, **values: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(fill_tables.PREFERENCE), [{"PrefName": k, "ValueString": v} for k, v in values.items()]
+        )
+
+
+async def test_a_patient_letter_has_the_provider_the_practice_from_preference_and_the_clinic(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    await _insert_preferences(
+        engine,
+        PracticeTitle="Real Dental Group",
+        PracticeAddress="9 Real Road",
+        PracticeAddress2="",
+        PracticeCity="Salem",
+        PracticeST="OR",
+        PracticeZip="97301",
+        PracticePhone="5035550100",
+    )
+    letter = await _add_def(
+        engine,
+        SheetDef(Description="Provider letter", SheetType=int(SheetType.PatientLetter)),
+        [
+            SheetFieldDef(FieldType=int(SheetFieldType.OutputText), FieldName=name)
+            for name in ("patient.priProvNameFL", "PracticeTitle", "PracticeAddress", "practiceCityStateZip")
+        ]
+        + [
+            SheetFieldDef(
+                FieldType=int(SheetFieldType.StaticText),
+                FieldValue="[priProvNameFormal]|[clinicDescription]|[clinicAddress]|[clinicPhone]|[practiceTitle]",
+            )
+        ],
+    )
+    zoe = await _pat_num(engine, "DEMO-1")
+    values = [f["FieldValue"] for f in await _fields(engine, await _create(engine, letter, zoe))]
+    assert values == [
+        "Jane Doe, DDS",
+        "Real Dental Group",
+        "9 Real Road",
+        "Salem, OR  97301",
+        "Jane Doe, DDS|Springfield Dental Downtown|200 Center Street|(541)555-0123|Real Dental Group",
+    ]
+    # A patient without a clinic gets the practice (from preference) for the clinic tokens.
+    smith = await _pat_num(engine, "DEMO-2")
+    smith_values = [f["FieldValue"] for f in await _fields(engine, await _create(engine, letter, smith))]
+    assert smith_values[-1] == "Jane Doe, DDS|Real Dental Group|9 Real Road|(503)555-0100|Real Dental Group"
+
+
+async def test_a_definition_with_every_token_fills_each_known_one_and_keeps_an_unknown_one(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    template = "\r\n".join(f"{name}=[{name}]" for name in TOKEN_NAMES) + "\r\nunknown=[notAnOpenDentalToken]"
+    sheet_def = await _add_def(
+        engine,
+        SheetDef(Description="Every token", SheetType=int(SheetType.Consent)),
+        [SheetFieldDef(FieldType=int(SheetFieldType.StaticText), FieldValue=template)],
+    )
+    (field,) = await _fields(engine, await _create(engine, sheet_def, await _pat_num(engine, "DEMO-2")))
+    lines = dict(line.split("=", 1) for line in field["FieldValue"].split("\r\n") if "=" in line)
+    assert lines["unknown"] == "[notAnOpenDentalToken]"
+    assert not [name for name in TOKEN_NAMES if f"[{name}]" in field["FieldValue"]]
+    assert lines["nameFL"] == "Robert 'Bob' J Smith"
+    assert lines["activeAllergies"] == "Penicillin"
+    assert lines["activeProblems"] == "High blood pressure"
+    assert lines["medicalSummary"] == "Takes his blood pressure medication every morning."
+    assert lines["priProvNameFormal"] == "Jane Doe, DDS"
+    assert lines["dateToday"] == "11/29/2026"
+    assert lines["guarantorNameF"] == "Robert"
+    assert (lines["insAnnualMax"], lines["dueForBWYN"], lines["patientPortalCredentials"]) == ("", "No", "")
+
+
+async def _fingerprint(engine: AsyncEngine) -> dict[str, str]:
+    prints = {}
+    async with engine.connect() as conn:
+        for table in fill_tables.TABLES:
+            rows = (await conn.execute(sa.select(table).order_by(*table.primary_key.columns))).all()
+            prints[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return prints
+
+
+async def test_creating_sheets_never_alters_open_dentals_fill_tables(open_dental: AsyncEngine) -> None:
+    engine = open_dental
+    before = await _fingerprint(engine)
+    for description in (
+        "Demo Consent",
+        "Demo Patient Letter",
+        "Demo Registration",
+        "Demo Medical History",
+        "Demo Exam",
+    ):
+        for chart in ("DEMO-1", "DEMO-2"):
+            await _create(engine, await _def_num(engine, description), await _pat_num(engine, chart))
+    assert await _fingerprint(engine) == before
+
+
+async def test_without_the_fill_tables_a_medical_history_keeps_its_definitions_values(
+    engine: AsyncEngine,
+) -> None:
+    # init-db makes the fill tables on SQLite only; drop them there to see an Open Dental-less database.
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: fill_tables.METADATA.drop_all(sync, checkfirst=True))
+    await seed_demo(engine)
+    sheet_num = await _create(
+        engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2")
+    )
+    fields = await _fields(engine, sheet_num)
+    assert not [f for f in fields if f["FieldType"] == SheetFieldType.CheckBox and f["FieldValue"]]
+    assert {f["FieldValue"] for f in fields if f["FieldName"].startswith(("inputMed", "ICE"))} == {""}
