@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,17 +31,20 @@ _NO_DATETIME = datetime(1, 1, 1)
 def neutral_value(column_type: Any) -> Any:
     """Open Dental's value of a fresh row for a column of this (reflected) type."""
     kind = getattr(column_type, "impl", column_type)
-    # DateTime before Date: some dialects' DATETIME types derive from both.
-    if isinstance(kind, sa.DateTime) or type(kind).__name__.upper() == "TIMESTAMP":
+    if isinstance(kind, mysql.TIMESTAMP):
         # A MySQL TIMESTAMP cannot hold year 1; Open Dental stamps those "now".
-        return models.now_seconds() if type(kind).__name__.upper() == "TIMESTAMP" else _NO_DATETIME
+        return models.now_seconds()
+    if isinstance(kind, sa.DateTime):
+        return _NO_DATETIME
     if isinstance(kind, sa.Date):
         return date(1, 1, 1)
     if isinstance(kind, sa.Time):
         return time(0, 0)
+    if isinstance(kind, sa.Boolean):
+        return False
     if isinstance(kind, sa.String | sa.Text | sa.Enum):
         return ""
-    if isinstance(kind, sa.Integer | sa.Numeric | sa.Float | sa.Boolean):
+    if isinstance(kind, sa.Integer | sa.Numeric | sa.Float):
         return 0
     return ""
 

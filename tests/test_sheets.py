@@ -70,7 +70,7 @@ SMITH_NAMES: dict[int, dict[str, str]] = {
     SheetType.ExamSheet: {k: _FORM_NAMES[k] for k in ("FName", "LName", "MiddleI", "Preferred", "Birthdate")}
     | {"sheet.DateTimeSheet": "11/29/2026 3:24:05 PM"},
 }
-SMITH_CHECKED = {
+SMITH_CHECKED: dict[int, set[tuple[str, str]]] = {
     SheetType.PatientForm: {("Gender", "Male"), ("Position", "Single"), ("PreferConfirmMethod", "None")}
     | {("PreferContactMethod", "None"), ("PreferRecallMethod", "None")},
     SheetType.ExamSheet: {("Gender", "Male")},

@@ -1,0 +1,183 @@
+"""Schema drift: a database in Open Dental's DDL style, with columns the models do not know.
+
+Open Dental's MariaDB: MyISAM, every column NOT NULL without a default, strict mode. A newer Open Dental
+adds a column: an insert naming only our columns is refused (1364); the service must still create sheets,
+and a refusal that is not an outage must say which column, not that the database is unavailable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service import db, models
+from service.db_errors import is_outage, translate
+from service.demo import seed_demo
+from service.errors import Internal, Unavailable
+from tests.conftest import _create_database, _drop_database, _server_url
+from tests.test_sheets import _create, _def_num, _pat_num
+
+STRICT = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+# Columns a newer Open Dental added, NOT NULL without a default, one of each kind.
+NEW_COLUMNS = {
+    "AddedInt": "INT NOT NULL",
+    "AddedText": "VARCHAR(20) NOT NULL",
+    "AddedDate": "DATE NOT NULL",
+    "AddedDateTime": "DATETIME NOT NULL",
+    "AddedFlag": "TINYINT(4) NOT NULL",
+}
+NEUTRAL = {
+    "AddedInt": 0,
+    "AddedText": "",
+    "AddedDate": date(1, 1, 1),
+    "AddedDateTime": datetime(1, 1, 1),
+    "AddedFlag": 0,
+}
+
+
+def _strict(engine: AsyncEngine) -> AsyncEngine:
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET SESSION sql_mode='{STRICT}'")
+        cursor.close()
+
+    return engine
+
+
+@pytest.fixture
+async def open_dental_mariadb() -> AsyncIterator[AsyncEngine]:
+    """A MariaDB database in Open Dental's style, with the demo data and columns we do not model."""
+    base = _server_url("mysql")
+    url = await _create_database(base)
+    engine = _strict(db.create_engine(url))
+    try:
+        await db.init_db(engine)
+        async with engine.begin() as conn:
+            for table in db.TABLES:
+                await conn.exec_driver_sql(f"ALTER TABLE {table.name} ENGINE=MyISAM")
+            added = ", ".join(f"ADD COLUMN {name} {ddl}" for name, ddl in NEW_COLUMNS.items())
+            for name in ("sheet", "sheetfield"):
+                await conn.exec_driver_sql(f"ALTER TABLE {name} {added}")
+        await seed_demo(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        await _drop_database(base, url)
+
+
+async def test_the_open_dental_style_database_refuses_an_insert_of_only_our_columns(
+    open_dental_mariadb: AsyncEngine,
+) -> None:
+    # What CreateSheet did before it learnt the columns: MySQL 1364 on every create.
+    with pytest.raises(sa.exc.OperationalError, match="1364") as raised:
+        async with open_dental_mariadb.begin() as conn:
+            await conn.execute(sa.insert(models.SHEET).values(db.row(models.Sheet())))
+    assert not is_outage(raised.value)
+
+
+async def test_sheets_are_created_with_columns_the_models_do_not_know_given_neutral_values(
+    open_dental_mariadb: AsyncEngine,
+) -> None:
+    engine = open_dental_mariadb
+    consent = await _def_num(engine, "Demo Consent")
+    sheet_num = await _create(engine, consent, await _pat_num(engine, "DEMO-2"))
+    async with engine.connect() as conn:
+        listing = await conn.exec_driver_sql(
+            "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+        )
+        engines = {str(r[0]): str(r[1]) for r in listing.all()}
+        wanted = {"n": sheet_num}
+        sheet_query = sa.text("SELECT * FROM sheet WHERE SheetNum = :n")
+        fields_query = sa.text("SELECT * FROM sheetfield WHERE SheetNum = :n")
+        sheet = (await conn.execute(sheet_query, wanted)).mappings().one()
+        fields = (await conn.execute(fields_query, wanted)).mappings().all()
+    assert {engines["sheet"], engines["sheetfield"]} == {"MyISAM"}
+    assert {name: sheet[name] for name in NEW_COLUMNS} == NEUTRAL
+    assert fields
+    assert all({name: f[name] for name in NEW_COLUMNS} == NEUTRAL for f in fields)
+
+
+async def test_a_refusal_that_is_not_an_outage_is_internal_and_logs_the_column_not_the_values(
+    open_dental_mariadb: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = open_dental_mariadb
+    async with engine.begin() as conn:
+        # A column whose neutral value ('') the database refuses: a type refusal, every time.
+        await conn.exec_driver_sql("ALTER TABLE sheet ADD COLUMN AddedChoice ENUM('Y','N') NOT NULL")
+    consent = await _def_num(engine, "Demo Consent")
+    with pytest.raises(sa.exc.SQLAlchemyError) as raised:
+        await _create(engine, consent, await _pat_num(engine, "DEMO-2"), note="Secret note for Zoë")
+    assert not is_outage(raised.value)
+    with caplog.at_level(logging.ERROR, logger="service.db_errors"):
+        error = translate("CreateSheet", raised.value)
+    assert isinstance(error, Internal)
+    assert error.grpc_code == "INTERNAL"
+    (record,) = [r for r in caplog.records if r.name == "service.db_errors"]
+    assert "column AddedChoice" in record.getMessage()
+    assert "Data truncated" in record.getMessage() or "Incorrect" in record.getMessage()
+    assert "Secret note" not in record.getMessage()
+
+
+async def test_on_postgresql_columns_the_models_do_not_know_get_neutral_values(
+    bare_engine: AsyncEngine, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip(
+            "PostgreSQL only: MariaDB is tested in Open Dental's style above; SQLite cannot add such a column"
+        )
+    engine = bare_engine
+    await db.init_db(engine)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(
+            'ALTER TABLE sheetfield ADD COLUMN "AddedInt" integer NOT NULL, '
+            'ADD COLUMN "AddedText" varchar(20) NOT NULL, ADD COLUMN "AddedDate" date NOT NULL, '
+            'ADD COLUMN "AddedStamp" timestamp NOT NULL, ADD COLUMN "AddedFlag" boolean NOT NULL'
+        )
+    await seed_demo(engine)
+    sheet_num = await _create(engine, await _def_num(engine, "Demo Exam"), await _pat_num(engine, "DEMO-1"))
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.text(
+                    'SELECT "AddedInt", "AddedText", "AddedDate", "AddedStamp", "AddedFlag" FROM sheetfield '
+                    'WHERE "SheetNum" = :n'
+                ),
+                {"n": sheet_num},
+            )
+        ).all()
+    assert rows
+    assert set(rows) == {(0, "", date(1, 1, 1), datetime(1, 1, 1), False)}
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql+asyncmy://root@127.0.0.1:1/test", "postgresql+asyncpg://postgres@127.0.0.1:1/x"]
+)
+async def test_a_database_that_cannot_be_reached_is_unavailable(url: str) -> None:
+    engine = db.create_engine(url)
+    try:
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - whatever the driver raises
+            await _create(engine, 1, 1)
+    finally:
+        await engine.dispose()
+    assert is_outage(raised.value)
+    assert isinstance(translate("CreateSheet", raised.value), Unavailable)
+
+
+class _DriverError(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("code", "outage"),
+    [(1364, False), (1406, False), (1366, False), (1054, False), (2013, True), (2006, True), (1040, True)],
+)
+def test_mysql_error_codes_tell_an_outage_from_a_refusal(code: int, outage: bool) -> None:
+    exc = sa.exc.OperationalError("INSERT", {}, _DriverError(code, "message"))
+    assert is_outage(exc) is outage
