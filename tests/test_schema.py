@@ -92,7 +92,7 @@ async def test_sheets_are_created_with_columns_the_models_do_not_know_given_neut
         listing = await conn.exec_driver_sql(
             "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
         )
-        engines = {str(r[0]): str(r[1]) for r in listing.all()}
+        engines = {r["TABLE_NAME"]: r["ENGINE"] for r in listing.mappings()}
         wanted = {"n": sheet_num}
         sheet_query = sa.text("SELECT * FROM sheet WHERE SheetNum = :n")
         fields_query = sa.text("SELECT * FROM sheetfield WHERE SheetNum = :n")
