@@ -184,3 +184,31 @@ async def test_without_the_fill_tables_a_medical_history_keeps_its_definitions_v
     fields = await _fields(engine, sheet_num)
     assert not [f for f in fields if f["FieldType"] == SheetFieldType.CheckBox and f["FieldValue"]]
     assert {f["FieldValue"] for f in fields if f["FieldName"].startswith(("inputMed", "ICE"))} == {""}
+
+
+async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    template = " ".join(f"[{name}]" for name in TOKEN_NAMES)
+    sheet_def = await _add_def(
+        engine,
+        SheetDef(Description="Every token, many fields", SheetType=int(SheetType.PatientForm)),
+        [SheetFieldDef(FieldType=int(SheetFieldType.StaticText), FieldValue=template) for _ in range(100)],
+    )
+    zoe = await _pat_num(engine, "DEMO-1")  # she has a clinic: every table group is read
+    await _create(engine, sheet_def, zoe)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            statements.append(statement.lstrip().split()[0].upper())
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await _create(engine, sheet_def, zoe)
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    # The definition and patient, the field definitions, one read per table group (preference, provider,
+    # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan), two inserts.
+    assert statements == ["SELECT"] * 12 + ["INSERT", "INSERT"]

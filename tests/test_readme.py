@@ -81,6 +81,14 @@ async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> No
             out = await _run(command, swaps, env, tmp_path)
             if "PatNum=0" in command:
                 assert out == b'"PatNum is invalid."'
+            elif "sheetfields?SheetNum=2&Offset=78" in command:
+                # The README's pre-filled Medical History, as its prose describes it.
+                filled = {f["FieldName"]: (f["FieldType"], f["FieldValue"]) for f in json.loads(out)}
+                assert filled["inputMed1"] == ("OutputText", "Lisinopril")
+                assert filled["inputMed2"] == ("OutputText", "Lipitor (Atorvastatin)")
+                assert filled["inputMed3"] == ("OutputText", "Fish oil")
+                assert filled["ICEName"] == ("InputField", "Mary Smith")
+                assert filled["ICEPhone"] == ("InputField", "(541) 555-0177")
             elif command.startswith("curl") and " -o " not in command:
                 json.loads(out)
     assert (tmp_path / "sheet-1.pdf").read_bytes().startswith(b"%PDF-")
