@@ -77,11 +77,18 @@ def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 @asynccontextmanager
-async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction that writes: all of it commits, or none of it."""
+async def write_transaction(engine: AsyncEngine, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes: all of it commits, or none of it.
+
+    With `snapshot`, every read in it sees the database as of its first read (PostgreSQL's default, READ
+    COMMITTED, would let each statement see newer rows; InnoDB's REPEATABLE READ and SQLite's write lock
+    already do).
+    """
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn = await conn.execution_options(sqlite_immediate=True)
+        elif snapshot and engine.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
             yield conn
 

@@ -141,7 +141,7 @@ async def create_sheet(
     elif now.tzinfo is not None:
         now = now.astimezone().replace(tzinfo=None)
     now = now.replace(microsecond=0)
-    async with write_transaction(engine) as conn:
+    async with write_transaction(engine, snapshot=True) as conn:
         head = (await conn.execute(_head_query(sheet_def_num, pat_num))).mappings().first()
         if head is None:
             raise NotFound("SheetDef not found.", field="SheetDefNum")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service import fill_tables
 from service.demo import seed_demo
 from service.enums import SheetFieldType, SheetType
+from service.fill_data import FillReader
 from service.models import SheetDef, SheetFieldDef
 from service.tokens import TOKEN_NAMES
 from tests.test_sheets import _add_def, _create, _def_num, _fields, _pat_num
@@ -212,3 +214,23 @@ async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
     # The definition and patient, the field definitions, one read per table group (preference, provider,
     # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan), two inserts.
     assert statements == ["SELECT"] * 12 + ["INSERT", "INSERT"]
+
+
+async def test_the_fill_reads_share_the_creates_snapshot(
+    open_dental: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = open_dental
+    seen: list[str] = []
+    read = FillReader.read
+
+    async def spy(self: FillReader, *args: Any) -> Any:
+        conn = self._conn  # the create's own connection, inside its transaction
+        assert conn.in_transaction()
+        if engine.dialect.name == "postgresql":
+            seen.append(str((await conn.exec_driver_sql("SHOW transaction_isolation")).scalar()))
+        return await read(self, *args)
+
+    monkeypatch.setattr(FillReader, "read", spy)
+    await _create(engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2"))
+    if engine.dialect.name == "postgresql":
+        assert seen == ["repeatable read"]
