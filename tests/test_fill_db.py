@@ -40,7 +40,11 @@ def _by_name(fields: Sequence[RowMapping]) -> dict[tuple[str, str], RowMapping]:
 async def test_a_medical_history_is_pre_filled_from_medications_allergies_problems_and_ice(
     open_dental: AsyncEngine,
 ) -> None:
-    engine = open_dental
+    await check_pre_filled_medical_history(open_dental)
+
+
+async def check_pre_filled_medical_history(engine: AsyncEngine) -> None:
+    """The demo Medical History of Robert 'Bob' Smith, filled from the demo rows of the fill tables."""
     sheet_num = await _create(
         engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2")
     )

@@ -16,11 +16,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models
+from service import db, fill_tables, models
 from service.db_errors import is_outage, translate
 from service.demo import seed_demo
 from service.errors import Internal, Unavailable
 from tests.conftest import _create_database, _drop_database, _server_url
+from tests.test_fill_db import check_pre_filled_medical_history
 from tests.test_sheets import _create, _def_num, _pat_num
 
 STRICT = "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -60,7 +61,9 @@ async def open_dental_mariadb() -> AsyncIterator[AsyncEngine]:
     try:
         await db.init_db(engine)
         async with engine.begin() as conn:
-            for table in db.TABLES:
+            # Open Dental's fill tables too, so its rows fill the demo sheets.
+            await conn.run_sync(lambda sync: fill_tables.METADATA.create_all(sync))
+            for table in (*db.TABLES, *fill_tables.TABLES):
                 await conn.exec_driver_sql(f"ALTER TABLE {table.name} ENGINE=MyISAM")
             added = ", ".join(f"ADD COLUMN {name} {ddl}" for name, ddl in NEW_COLUMNS.items())
             for name in ("sheet", "sheetfield"):
@@ -102,6 +105,12 @@ async def test_sheets_are_created_with_columns_the_models_do_not_know_given_neut
     assert {name: sheet[name] for name in NEW_COLUMNS} == NEUTRAL
     assert fields
     assert all({name: f[name] for name in NEW_COLUMNS} == NEUTRAL for f in fields)
+
+
+async def test_a_medical_history_is_pre_filled_on_an_open_dental_style_database(
+    open_dental_mariadb: AsyncEngine,
+) -> None:
+    await check_pre_filled_medical_history(open_dental_mariadb)
 
 
 async def test_a_refusal_that_is_not_an_outage_is_internal_and_logs_the_column_not_the_values(
