@@ -46,14 +46,25 @@ def _mysql_code(orig: Any) -> int | None:
 
 
 def is_outage(exc: BaseException) -> bool:
-    """Whether a database exception means the database is unavailable (else it refused the statement)."""
+    """Whether a database exception means the database is unavailable (else it refused the statement).
+
+    Takes SQLAlchemy's errors and the drivers' own (prepared reads talk to the driver directly).
+    """
     if isinstance(exc, OSError | TimeoutError | sa.exc.TimeoutError | sa.exc.InterfaceError):
         return True
-    if not isinstance(exc, sa.exc.DBAPIError):
-        return False
-    if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError | sa.exc.DisconnectionError):
+    if isinstance(exc, sa.exc.DisconnectionError):
         return True
-    orig = exc.orig
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig: BaseException | None = exc.orig
+        operational = isinstance(exc, sa.exc.OperationalError)
+    else:
+        orig = exc
+        kind = type(exc).__name__
+        if kind in ("InterfaceError", "PostgresConnectionError", "ConnectionDoesNotExistError"):
+            return True
+        operational = kind == "OperationalError"
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if isinstance(sqlstate, str) and len(sqlstate) == 5:
         return sqlstate.startswith(_PG_OUTAGE_CLASSES)
@@ -62,17 +73,16 @@ def is_outage(exc: BaseException) -> bool:
         return code >= 2000 or code in _MYSQL_OUTAGE
     if type(orig).__module__.startswith("sqlite3"):
         message = str(orig).lower()
-        return not any(text in message for text in _SQLITE_REFUSAL) and isinstance(
-            exc, sa.exc.OperationalError
-        )
+        return operational and not any(text in message for text in _SQLITE_REFUSAL)
     # Without a code we cannot tell: an unreachable server is the likelier cause.
-    return isinstance(exc, sa.exc.OperationalError)
+    return operational
 
 
-def describe(exc: sa.exc.DBAPIError) -> tuple[str, str]:
+def describe(exc: BaseException) -> tuple[str, str]:
     """The column a refusal names (or "") and the database's message, values redacted."""
-    message = str(exc.orig).strip() or type(exc.orig).__name__
-    column = getattr(exc.orig, "column_name", None)
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    message = str(orig).strip() or type(orig).__name__
+    column = getattr(orig, "column_name", None)
     if not column:
         found = _COLUMN.search(message)
         column = found[1] if found else ""
@@ -85,14 +95,11 @@ def translate(method_name: str, exc: BaseException) -> SheetsError:
         # The pool reconnects (pre-ping) once the database is back: no restart needed.
         log.warning("%s: database unavailable: %s", method_name, type(exc).__name__)
         return Unavailable("The database is unavailable. Try again later.")
-    if isinstance(exc, sa.exc.DBAPIError):
-        column, message = describe(exc)
-        log.error(
-            "%s: the database refused the statement: column %s: %s",
-            method_name,
-            column or "(not named)",
-            message,
-        )
-    else:
-        log.error("%s: database error: %s", method_name, type(exc).__name__)
+    column, message = describe(exc)
+    log.error(
+        "%s: the database refused the statement: column %s: %s",
+        method_name,
+        column or "(not named)",
+        message,
+    )
     return Internal("The database refused the request. The service's log names the column.")

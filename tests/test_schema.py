@@ -190,3 +190,40 @@ class _DriverError(Exception):
 def test_mysql_error_codes_tell_an_outage_from_a_refusal(code: int, outage: bool) -> None:
     exc = sa.exc.OperationalError("INSERT", {}, _DriverError(code, "message"))
     assert is_outage(exc) is outage
+
+
+class OperationalError(Exception):
+    """A driver's own error class, as a prepared read raises it (no SQLAlchemy wrapper)."""
+
+
+class PostgresConnectionError(Exception):
+    sqlstate = "08006"
+
+
+class UniqueViolationError(Exception):
+    sqlstate = "23505"
+
+
+@pytest.mark.parametrize(
+    ("exc", "outage"),
+    [
+        (OperationalError(2003, "Can't connect"), True),
+        (OperationalError(1364, "Field 'X' doesn't have a default value"), False),
+        (PostgresConnectionError("connection lost"), True),
+        (UniqueViolationError('duplicate key value violates unique constraint "sheet_pkey"'), False),
+        (ConnectionResetError(), True),
+    ],
+)
+def test_drivers_own_errors_tell_an_outage_from_a_refusal(exc: Exception, outage: bool) -> None:
+    assert is_outage(exc) is outage
+    assert isinstance(translate("ListSheets", exc), Unavailable if outage else Internal)
+
+
+def test_a_logged_refusal_hides_the_values_in_the_databases_message(caplog: pytest.LogCaptureFixture) -> None:
+    exc = sa.exc.DataError(
+        "INSERT", {}, _DriverError(1366, "Incorrect integer value: 'Zoë Smith' for column 'X'")
+    )
+    with caplog.at_level(logging.ERROR, logger="service.db_errors"):
+        assert isinstance(translate("CreateSheet", exc), Internal)
+    assert "column X" in caplog.text
+    assert "Zoë" not in caplog.text
