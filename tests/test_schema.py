@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +22,8 @@ from service import db, fill_tables, models
 from service.db_errors import is_outage, translate
 from service.demo import seed_demo
 from service.errors import Internal, Unavailable
+from service.render import PdfRenderer
+from tests._stack import Rest, running_stack
 from tests.conftest import _create_database, _drop_database, _server_url
 from tests.test_fill_db import check_pre_filled_medical_history
 from tests.test_sheets import _create, _def_num, _pat_num
@@ -227,3 +231,36 @@ def test_a_logged_refusal_hides_the_values_in_the_databases_message(caplog: pyte
         assert isinstance(translate("CreateSheet", exc), Internal)
     assert "column X" in caplog.text
     assert "Zoë" not in caplog.text
+
+
+async def test_over_rest_an_unmodelled_column_is_no_outage_and_a_refusal_is_a_500_naming_it(
+    tmp_path: Path, renderer: PdfRenderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = _server_url("mysql")
+    url = await _create_database(base)
+    try:
+        setup = db.create_engine(url)
+        try:
+            await db.init_db(setup)
+            async with setup.begin() as conn:
+                await conn.exec_driver_sql(
+                    "ALTER TABLE sheet ENGINE=MyISAM, ADD COLUMN AddedInt INT NOT NULL"
+                )
+        finally:
+            await setup.dispose()
+        async with running_stack(url, tmp_path, renderer) as stack, aiohttp.ClientSession() as session:
+            rest = Rest(session, stack.rest_urls["in-process"])
+            body = {"SheetDefNum": stack.demo_sheet_defs[0], "PatNum": stack.demo_patients[1]}
+            status, sheet, _ = await rest.request("POST", "/api/v1/sheets", json=body)
+            assert status == 200, sheet
+            # A column added while the service runs (NOT NULL, no default): MySQL 1364 on each create.
+            async with stack.engine.begin() as conn:
+                await conn.exec_driver_sql("ALTER TABLE sheet ADD COLUMN AddedLater VARCHAR(5) NOT NULL")
+            with caplog.at_level(logging.ERROR, logger="service.db_errors"):
+                status, answer, _ = await rest.request("POST", "/api/v1/sheets", json=body)
+    finally:
+        await _drop_database(base, url)
+    assert status == 500
+    assert answer == "The database refused the request. The service's log names the column."
+    assert "column AddedLater" in caplog.text
+    assert "doesn't have a default value" in caplog.text
