@@ -19,10 +19,10 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import convert, models, sheets
+from service import convert, models, schema, sheets
 from service.culture import EN_US, Culture
 from service.db import write_transaction
-from service.db_errors import translate
+from service.db_errors import is_outage, translate
 from service.enums import SheetFieldType
 from service.errors import InvalidArgument, NotFound
 from service.fill import Practice
@@ -192,15 +192,21 @@ class SheetStore:
         now: datetime | None = None,
     ) -> int:
         """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`); its SheetNum."""
-        return await sheets.create_sheet(
-            self.engine,
-            sheet_def_num=sheet_def_num,
-            pat_num=pat_num,
-            internal_note=internal_note,
-            practice=practice,
-            culture=culture,
-            now=now,
-        )
+        try:
+            return await sheets.create_sheet(
+                self.engine,
+                sheet_def_num=sheet_def_num,
+                pat_num=pat_num,
+                internal_note=internal_note,
+                practice=practice,
+                culture=culture,
+                now=now,
+            )
+        except sa.exc.DBAPIError as exc:
+            if not is_outage(exc):
+                # Perhaps a column Open Dental added since we looked: look again on the next create.
+                schema.forget(self.engine.sync_engine)
+            raise
 
     @_database_call
     async def list_sheet_fields(self, *, sheet_num: int | None, offset: int, limit: int) -> Sequence[Row]:
