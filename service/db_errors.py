@@ -1,7 +1,8 @@
 """Telling a database outage from a database refusal.
 
 An outage (the server is down, restarting, out of connections, the connection
-was lost, a lock wait ran out) is worth retrying: UNAVAILABLE. A refusal (a
+was lost, a lock wait ran out, the tables are not there yet) is worth retrying:
+UNAVAILABLE. A refusal (a
 column without a default, a value of the wrong type or length, a missing
 column) will happen again on every retry: it is INTERNAL, logged with the
 column and the database's own message so it can be fixed, never with the
@@ -24,16 +25,13 @@ log = logging.getLogger(__name__)
 _MYSQL_OUTAGE = frozenset(
     {1040, 1044, 1045, 1049, 1053, 1077, 1078, 1079, 1080, 1152, 1153, 1154, 1155, 1156, 1157, 1158}
     | {1159, 1160, 1161, 1184, 1205, 1213, 1290, 1317, 1836, 1927, 4031}
+    # A table that is not there: the database is not set up (`sheets init-db`): not ready, not a refusal.
+    | {1146}
 )
 # PostgreSQL SQLSTATE classes of the same kind: connection, resources, operator, system, retry.
-_PG_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX")
-_SQLITE_REFUSAL = (
-    "no such column",
-    "has no column",
-    "no such table",
-    "constraint failed",
-    "datatype mismatch",
-)
+# 42P01 (undefined table) is not ready, like MySQL 1146.
+_PG_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX", "42P01")
+_SQLITE_REFUSAL = ("no such column", "has no column", "constraint failed", "datatype mismatch")
 
 _COLUMN = re.compile(r"""(?:column|Field)\s+['"`]?([A-Za-z_][A-Za-z0-9_]*)['"`]?""", re.I)
 # Quoted values in a message may be patient data ("Incorrect integer value: 'Smith'").

@@ -189,7 +189,16 @@ class _DriverError(Exception):
 
 @pytest.mark.parametrize(
     ("code", "outage"),
-    [(1364, False), (1406, False), (1366, False), (1054, False), (2013, True), (2006, True), (1040, True)],
+    [
+        (1364, False),
+        (1406, False),
+        (1366, False),
+        (1054, False),
+        (2013, True),
+        (2006, True),
+        (1040, True),
+        (1146, True),
+    ],
 )
 def test_mysql_error_codes_tell_an_outage_from_a_refusal(code: int, outage: bool) -> None:
     exc = sa.exc.OperationalError("INSERT", {}, _DriverError(code, "message"))
