@@ -104,9 +104,6 @@ class Schema:
         """Values for the columns of a new row that we do not model (NOT NULL, no default)."""
         return {e.name: neutral_value(e.type) for e in self._extras[table.name]}
 
-    def unmodelled(self, table: sa.Table) -> list[str]:
-        return [e.name for e in self._extras[table.name]]
-
 
 _CACHE: weakref.WeakKeyDictionary[Engine, Schema] = weakref.WeakKeyDictionary()
 _LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
