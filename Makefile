@@ -22,7 +22,7 @@ run: $(INSTALLED)
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) seed-demo
 	$(VENV)/bin/sheets --data-dir $(DATA_DIR) serve
 
-# The README's picture of a rendered sheet (needs poppler-utils' pdftoppm).
+# The README's picture of a rendered sheet (rasterised with pypdfium2, a dev dependency).
 docs: $(INSTALLED)
 	$(PY) tools/sample_sheet.py
 
