@@ -64,6 +64,7 @@ FAMILY_COLUMNS = (
     "BalTotal",
     "InsEst",
 )
+_SUBSCRIBER_COLUMNS = ("PatNum", "FName", "LName", "MiddleI", "Preferred", "Birthdate")
 _REAL_DATES = date(1880, 1, 1)
 _REF_FROM, _REF_TO = 1, 0
 
@@ -142,6 +143,8 @@ class Coverage:
     carrier_zip: str = ""
     carrier_phone: str = ""
     employer: str = ""
+    # The subscriber's patient row (FName, LName, MiddleI, Preferred, Birthdate), in the family or not.
+    subscriber_row: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +375,9 @@ class FillReader:
         if self._schema.has(t.EMPLOYER):
             source = source.outerjoin(t.EMPLOYER, t.EMPLOYER.c.EmployerNum == insplan.EmployerNum)
             columns.append(t.EMPLOYER.c.EmpName)
+        subscriber = models.PATIENT.alias("subscriber")
+        source = source.outerjoin(subscriber, subscriber.c.PatNum == inssub.Subscriber)
+        columns += [subscriber.c[n].label("Subscriber" + n) for n in _SUBSCRIBER_COLUMNS]
         query = (
             sa.select(*columns)
             .select_from(source)
@@ -397,6 +403,11 @@ class FillReader:
                 carrier_zip=r.get("Zip") or "",
                 carrier_phone=r.get("Phone") or "",
                 employer=r.get("EmpName") or "",
+                subscriber_row=(
+                    {n: r["Subscriber" + n] for n in _SUBSCRIBER_COLUMNS}
+                    if r["SubscriberPatNum"] is not None
+                    else None
+                ),
             )
             for r in await self._all(query)
         )

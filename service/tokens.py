@@ -92,7 +92,7 @@ NEEDS: dict[str, frozenset[str]] = {
     **{name: frozenset({d.REFERRALS}) for name in ("referredFrom", "referredTo")},
     **{name: frozenset({d.INSURANCE}) for name in _INSURANCE},
     **{
-        name: frozenset({d.INSURANCE, d.FAMILY})
+        name: frozenset({d.INSURANCE})
         for name in ("subscriberNameFL", "subscriber2NameFL", "insSubBirthDate")
     },
     **{
@@ -222,7 +222,7 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
             values[f"ins{prefix}Employer"] = values[f"ins{prefix}PlanGroupName"] = ""
             values[f"ins{prefix}PlanGroupNumber"] = values[f"subscriber{prefix}NameFL"] = ""
             continue
-        subscriber = ctx.family_member(plan.subscriber)
+        subscriber = plan.subscriber_row or ctx.family_member(plan.subscriber)
         values[f"carrier{prefix}Name"] = plan.carrier_name
         values[f"carrier{prefix}Address"] = _with_second_line(plan.carrier_address, plan.carrier_address2)
         values[f"carrier{prefix}CityStZip"] = _city_st_zip(
@@ -233,7 +233,9 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
         values[f"ins{prefix}PlanGroupNumber"] = plan.group_num
         values[f"subscriber{prefix}NameFL"] = _name_fl(subscriber) if subscriber else ""
     primary = ctx.coverage(0)
-    primary_subscriber = ctx.family_member(primary.subscriber) if primary else None
+    primary_subscriber = (
+        (primary.subscriber_row or ctx.family_member(primary.subscriber)) if primary else None
+    )
     values |= {
         "insPlanNote": primary.plan_note if primary else "",
         "insSubNote": primary.subscriber_note if primary else "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import pytest
@@ -238,3 +239,91 @@ async def test_the_fill_reads_share_the_creates_snapshot(
     await _create(engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2"))
     if engine.dialect.name == "postgresql":
         assert seen == ["repeatable read"]
+
+
+async def _insert(engine: AsyncEngine, table: sa.Table, **values: Any) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(sa.insert(table).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def test_a_registration_form_fills_insurance_and_referral_from_their_tables(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    t = fill_tables
+    smith, zoe = await _pat_num(engine, "DEMO-2"), await _pat_num(engine, "DEMO-1")
+    carrier = await _insert(
+        engine,
+        t.CARRIER,
+        CarrierName="Delta Dental",
+        Address="PO Box 1",
+        Address2="",
+        City="Sacramento",
+        State="CA",
+        Zip="95899",
+        Phone="800-555-0100",
+    )
+    employer = await _insert(engine, t.EMPLOYER, EmpName="Acme")
+    plan = await _insert(
+        engine,
+        t.INSPLAN,
+        GroupName="Acme Corp",
+        GroupNum="G-77",
+        PlanNote="",
+        PlanType="p",
+        CarrierNum=carrier,
+        EmployerNum=employer,
+    )
+    # Zoë (not of Smith's family) subscribes; Smith is her spouse on the plan.
+    sub = await _insert(engine, t.INSSUB, PlanNum=plan, Subscriber=zoe, SubscriberID="XYZ123", SubscNote="")
+    await _insert(engine, t.PATPLAN, PatNum=smith, Ordinal=1, Relationship=1, InsSubNum=sub)
+    referral = await _insert(
+        engine, t.REFERRAL, LName="House", FName="Greg", MName="", Title="MD", IsDoctor=0
+    )
+    await _insert(
+        engine,
+        t.REFATTACH,
+        ReferralNum=referral,
+        PatNum=smith,
+        ItemOrder=1,
+        RefDate=date(2026, 1, 2),
+        RefType=1,
+    )
+    form = await _add_def(
+        engine,
+        SheetDef(Description="Insurance form", SheetType=int(SheetType.PatientForm)),
+        [
+            SheetFieldDef(FieldType=int(SheetFieldType.InputField), FieldName=name)
+            for name in (
+                "ins1CarrierName",
+                "ins1CarrierPhone",
+                "ins1EmployerName",
+                "ins1GroupNum",
+                "referredFrom",
+            )
+        ]
+        + [
+            SheetFieldDef(
+                FieldType=int(SheetFieldType.CheckBox), FieldName="ins1Relat", RadioButtonValue=value
+            )
+            for value in ("Self", "Spouse")
+        ]
+        + [
+            SheetFieldDef(
+                FieldType=int(SheetFieldType.StaticText),
+                FieldValue="[carrierName]|[carrierCityStZip]|[insType]|[subscriberID]|[subscriberNameFL]|[referredFrom]",
+            )
+        ],
+    )
+    values = [f["FieldValue"] for f in await _fields(engine, await _create(engine, form, smith))]
+    assert values == [
+        "Delta Dental",
+        "800-555-0100",
+        "Acme",
+        "G-77",
+        "Greg House",
+        "",
+        "X",
+        "Delta Dental|Sacramento, CA  95899|PPO Percentage|XYZ123|Zoë É Ångström-Müller|Greg House",
+    ]
