@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import fill_tables
+from service import db, fill_tables, models
 from service.demo import seed_demo
 from service.enums import SheetFieldType, SheetType
 from service.fill_data import FillReader
@@ -327,3 +327,41 @@ async def test_a_registration_form_fills_insurance_and_referral_from_their_table
         "X",
         "Delta Dental|Sacramento, CA  95899|PPO Percentage|XYZ123|Zoë É Ångström-Müller|Greg House",
     ]
+
+
+async def test_the_provider_is_the_patients_else_the_practice_default_else_the_first_visible(
+    open_dental: AsyncEngine,
+) -> None:
+    engine = open_dental
+    t = fill_tables
+    hidden = await _insert(
+        engine, t.PROVIDER, Abbr="H", ItemOrder=-1, LName="Hidden", FName="Hal", MI="", Suffix="", IsHidden=1
+    )
+    second = await _insert(
+        engine,
+        t.PROVIDER,
+        Abbr="S",
+        ItemOrder=5,
+        LName="Second",
+        FName="Sam",
+        MI="",
+        Suffix="DMD",
+        IsHidden=0,
+    )
+    letter = await _add_def(
+        engine,
+        SheetDef(Description="Provider only", SheetType=int(SheetType.PatientLetter)),
+        [SheetFieldDef(FieldType=int(SheetFieldType.OutputText), FieldName="patient.priProvNameFL")],
+    )
+
+    async def provider_of(**patient: Any) -> str:
+        pat_num = await _insert(engine, models.PATIENT, **db.row(models.Patient(LName="P", **patient)))
+        (field,) = await _fields(engine, await _create(engine, letter, pat_num))
+        return str(field["FieldValue"])
+
+    assert await provider_of(PriProv=second) == "Sam Second, DMD"
+    assert await provider_of(PriProv=hidden) == "Hal Hidden"
+    # No PriProv: the first visible provider by ItemOrder (the demo's Jane Doe, 0), not the hidden one (-1).
+    assert await provider_of(PriProv=0) == "Jane Doe, DDS"
+    await _insert_preferences(engine, PracticeDefaultProv=str(second))
+    assert await provider_of(PriProv=0) == "Sam Second, DMD"
