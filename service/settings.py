@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -85,6 +86,14 @@ class Settings(BaseSettings):
     sftp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     sftp_connect_timeout: float = Field(default=10.0, gt=0)
     render_workers: int = Field(default=0, ge=0, description="PDF worker processes; 0: one per CPU")
+    font_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="folders searched for the PDF fonts before the system's (os.pathsep or comma separated)",
+    )
+    images_dir: Path | None = Field(
+        default=None,
+        description="Open Dental's A-to-Z images folder: Image fields print from its SheetImages",
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -97,6 +106,14 @@ class Settings(BaseSettings):
         from service.culture import culture
 
         return culture(value).name
+
+    @field_validator("font_dirs", mode="before")
+    @classmethod
+    def _parse_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = value.replace(",", os.pathsep).split(os.pathsep)
+            return tuple(Path(part.strip()) for part in parts if part.strip())
+        return value
 
     @field_validator("sftp_allowed_hosts", mode="before")
     @classmethod

@@ -9,15 +9,28 @@ from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
+from pypdf import PdfReader
 
 from service.enums import SheetFieldType
+from service.fonts import FontSet, find_fonts
 from service.models import NO_DATETIME
 from service.sheetdef_xml import parse_sheetdef
 from service.sheets import FIELD_COPIED, SHEET_COPIED
+from tests._requires import unavailable
 
+GOLDEN = Path(__file__).resolve().parent / "golden"
 PT = 0.72
 
 TEXT_KINDS = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.StaticText)
+
+
+def need_fonts() -> FontSet:
+    """The host's fonts; the test skips (fails under SHEETS_TEST_REQUIRE_SERVICES) when some are missing."""
+    found = find_fonts()
+    missing = found.missing_packages()
+    if missing:
+        unavailable(f"the font packages {' '.join(missing)} are not installed")
+    return found
 
 
 def sheet_from_def(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -93,16 +106,23 @@ class Page:
 
 def read_pages(pdf: bytes) -> list[Page]:
     """Every page with its words and their boxes in points from the top left corner, read by pdfplumber."""
-    pages = []
     with pdfplumber.open(io.BytesIO(pdf)) as document:
-        for page in document.pages:
-            words = tuple(
-                Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"])
-                # Words split at white space only, as a reader copying the text would see them.
-                for word in page.extract_words(keep_blank_chars=False, use_text_flow=True, x_tolerance=1.5)
+        return [
+            Page(
+                float(page.width),
+                float(page.height),
+                tuple(
+                    Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"])
+                    for word in page.extract_words(x_tolerance=1, use_text_flow=True)
+                ),
             )
-            pages.append(Page(float(page.width), float(page.height), words))
-    return pages
+            for page in document.pages
+        ]
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """Each page's text as pypdf extracts it (right-to-left runs in logical order)."""
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 @dataclass(frozen=True)
@@ -127,13 +147,13 @@ class Raster:
         )
 
 
-def rasterize(pdf: bytes, page: int = 1, *, gray: bool = True) -> Raster:
-    """The page (1-based) as PDFium draws it at 72 dpi."""
+def rasterize(pdf: bytes, page: int = 1, *, gray: bool = True, scale: float = 1.0) -> Raster:
+    """The page (1-based) as PDFium draws it at 72 dpi times `scale`."""
     document = pdfium.PdfDocument(pdf)
     try:
         bitmap = document[page - 1].render(
             # Thin lines fully on their pixels, as a printer draws them, not blended with the paper.
-            scale=1,
+            scale=scale,
             grayscale=gray,
             rev_byteorder=True,
             no_smoothpath=True,
@@ -146,3 +166,7 @@ def rasterize(pdf: bytes, page: int = 1, *, gray: bool = True) -> Raster:
         return Raster(bitmap.width, bitmap.height, channels, data)
     finally:
         document.close()
+
+
+def page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
