@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 
-.PHONY: run test install gen check-gen lint typecheck buf pytest docs clean
+.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(INSTALLED)
 # The README's picture of a rendered sheet (rasterised with pypdfium2, a dev dependency).
 docs: $(INSTALLED)
 	$(PY) tools/sample_sheet.py
+
+# Golden pictures of Open Dental's sheet definitions (tests/golden), after a deliberate visual change.
+golden: $(INSTALLED)
+	$(PY) -m tests._golden
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests._requires import unavailable
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PT = 0.72
+SIGNED = datetime(2026, 3, 4, 14, 5, 6)
 
 TEXT_KINDS = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.StaticText)
 
@@ -34,7 +36,8 @@ def need_fonts() -> FontSet:
 
 
 def sheet_from_def(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A sheet made from a definition file as CreateSheet makes it, every input and output filled in."""
+    """A sheet made from a definition file as CreateSheet makes it, every input and output filled in,
+    every other check box checked and the signature boxes signed."""
     sheet_def, field_defs = parse_sheetdef(path)
     sheet = {column: getattr(sheet_def, column) for column in SHEET_COPIED}
     fields = []
@@ -44,6 +47,10 @@ def sheet_from_def(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if field["FieldType"] in (SheetFieldType.OutputText, SheetFieldType.InputField):
             # A middle initial's box holds a letter, not a word.
             field["FieldValue"] = f"Val{n}" if field["Width"] >= 80 else "ABCDEFGHIJ"[n % 10]
+        elif field["FieldType"] == SheetFieldType.CheckBox:
+            field["FieldValue"] = "X" if n % 2 else ""
+        elif field["FieldType"] in (SheetFieldType.SigBox, SheetFieldType.SigBoxPractice):
+            field["DateTimeSig"] = SIGNED
         fields.append(field)
     return sheet, fields
 

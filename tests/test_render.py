@@ -436,7 +436,10 @@ def test_a_second_sheet_of_a_definition_lays_out_only_its_filled_in_fields(
     looks = ("Width", "Height", "FontSize", "FontName", "FontIsBold", "TextAlign", "ItemColor")
     inputs = {tuple(f[c] for c in looks) for f in refilled if f["FieldType"] == SheetFieldType.InputField}
     assert laid_out[0] > len(inputs)
-    assert laid_out[1:] == [len(inputs)]
+    signed = {
+        f["Width"] for f in refilled if f["FieldType"] == SheetFieldType.SigBox
+    }  # "Signed: ..." per sheet
+    assert laid_out[1:] == [len(inputs) + len(signed)]
     static = [w for w in first[0].words if not w.text.startswith("Val")]
     assert [w for w in second[0].words if w.text != "Refilled"] == static
     for row in drawn_texts(refilled):
