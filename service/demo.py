@@ -148,7 +148,16 @@ class _Layout:
         self._add(SheetFieldType.OutputText, x, y, w, h, FieldName=name, FontIsBold=bold)
 
     def input(
-        self, x: int, y: int, w: int, h: int, name: str, *, required: bool = False, label: str = ""
+        self,
+        x: int,
+        y: int,
+        w: int,
+        h: int,
+        name: str,
+        *,
+        required: bool = False,
+        label: str = "",
+        grow: bool = False,
     ) -> None:
         self._add(
             SheetFieldType.InputField,
@@ -161,6 +170,7 @@ class _Layout:
             ReportableName=name,
             UiLabelMobile=label or name,
             TabOrder=len(self.fields) + 1,
+            GrowthBehavior=int(GrowthBehavior.DownGlobal if grow else 0),
         )
 
     def check(self, x: int, y: int, name: str, *, group: str = "", value: str = "") -> None:
@@ -332,7 +342,12 @@ def _medical_history() -> list[SheetFieldDef]:
     layout.text(50, y, 200, 20, "Emergency contact:")
     layout.input(250, y, 300, 20, "ICEName", label="Emergency contact")
     layout.input(560, y, 240, 20, "ICEPhone", label="Emergency phone")
-    layout.signature(50, y + 40)
+    y += 30
+    layout.text(50, y, 400, 20, "Anything else we should know:")
+    # Grows with its answer and pushes the signature down, onto a next page if need be.
+    layout.input(54, y + 24, 742, 20, "notes", label="Notes", grow=True)
+    layout.line(54, y + 44, 742)
+    layout.signature(50, y + 60)
     return layout.fields
 
 
