@@ -3,8 +3,8 @@
     .venv/bin/python bench/render_bench.py [-n 50] [SHEETDEF.xml]
 
 Renders Open Dental's MedicalHist sheet (249 fields) N times, and N times draws
-the strings that sheet prints with a bare reportlab canvas (`setFont` +
-`drawString` per field, one page, saved to bytes). Runs alternate so that load
+the strings that sheet prints with a bare reportlab canvas in the same embedded
+fonts (`setFont` + `drawString` per field, one page, saved to bytes). Runs alternate so that load
 from elsewhere on the machine hits both sides alike; medians are compared.
 "Warm" renders reuse the static layer laid out by earlier renders of the same
 definition, as a service does; "cold" ones start from nothing each time.
@@ -22,7 +22,7 @@ from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
-from service import render
+from service import fonts, render, text
 from service.enums import SheetFieldType
 from service.sheetdef_xml import parse_sheetdef
 
@@ -51,7 +51,7 @@ def reportlab_strings(sheet: dict[str, Any], fields: list[dict[str, Any]]) -> by
     for field in fields:
         if field["FieldType"] in TEXT and field["FieldValue"]:
             size = field["FontSize"] or sheet["FontSize"]
-            canvas.setFont("Helvetica-Bold" if field["FontIsBold"] else "Helvetica", size)
+            canvas.setFont("LiberationSans-Bold" if field["FontIsBold"] else "LiberationSans", size)
             y = height - field["YPos"] * render.PT_PER_PX - size
             canvas.drawString(field["XPos"] * render.PT_PER_PX, y, field["FieldValue"])
     canvas.showPage()
@@ -72,9 +72,10 @@ def main() -> None:
     parser.add_argument("sheetdef", nargs="?", type=Path, default=SHEETDEFS / "MedicalHist.xml")
     args = parser.parse_args()
     sheet, fields = load(args.sheetdef)
+    fonts.register(fonts.find_fonts())  # the baseline draws in the same embedded fonts
 
     def cold() -> bytes:
-        render._SNIPPETS.clear()  # the bench's business only: forget the static layer
+        text.forget_static_layers()  # the bench's business only: forget the static layer
         return render.render_sheet_pdf(sheet, fields)
 
     def warm() -> bytes:

@@ -155,10 +155,11 @@ async def _gateway(args: argparse.Namespace) -> None:
 
 async def _render(args: argparse.Namespace) -> None:
     from service import db
-    from service.render import render_sheet_pdf
+    from service.render import RenderConfig, render_sheet_pdf
     from service.store import SheetStore
 
-    engine = db.create_engine(_settings(args).database_url)
+    settings = _settings(args)
+    engine = db.create_engine(settings.database_url)
     try:
         async with SheetStore(engine) as store:
             sheet, fields = await store.load_sheet(sheet_num=args.sheet_num)
@@ -166,7 +167,7 @@ async def _render(args: argparse.Namespace) -> None:
         raise CommandError(exc.message) from None
     finally:
         await engine.dispose()
-    pdf = render_sheet_pdf(sheet, fields)
+    pdf = render_sheet_pdf(sheet, fields, RenderConfig.from_settings(settings))
     args.output.write_bytes(pdf)
     print(f"{args.output}: sheet {args.sheet_num}, {len(pdf)} bytes")
 

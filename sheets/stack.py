@@ -21,7 +21,7 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.metrics import http_metrics
-from service.render import PdfRenderer
+from service.render import PdfRenderer, RenderConfig
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
@@ -74,7 +74,7 @@ async def running_service(
         if prepare is not None:
             await prepare(engine)
         if renderer is None:
-            renderer = PdfRenderer(settings.render_workers)
+            renderer = PdfRenderer(settings.render_workers, config=RenderConfig.from_settings(settings))
             stack.push_async_callback(asyncio.to_thread, renderer.close)
         store = await stack.enter_async_context(SheetStore(engine))
         api = SheetsApi(

@@ -10,6 +10,7 @@ from PIL import Image
 
 from service.enums import SheetFieldType
 from service.render import RenderConfig, render_sheet
+from service.settings import Settings
 from tests._render_pdf import PT, field, letter, page_count, rasterize
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -113,3 +114,14 @@ def test_without_an_images_folder_an_image_field_draws_nothing(caplog: pytest.Lo
 
     assert rendered.missing_images == 1
     assert any("SHEETS_IMAGES_DIR" in r.getMessage() for r in caplog.records)
+
+
+def test_the_folders_come_from_sheets_images_dir_and_sheets_font_dirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHEETS_IMAGES_DIR", str(tmp_path / "A-Z"))
+    monkeypatch.setenv("SHEETS_FONT_DIRS", f"{tmp_path / 'one'}:{tmp_path / 'two'},{tmp_path / 'three'}")
+    config = RenderConfig.from_settings(Settings())
+
+    assert config.images_dir == tmp_path / "A-Z"
+    assert config.font_dirs == (tmp_path / "one", tmp_path / "two", tmp_path / "three")
