@@ -151,11 +151,11 @@ def _page_bottom(y: float, page_height: float) -> float:
 
 def break_pages(items: list[Item], page_height: float) -> None:
     """Split text and move signature boxes at page breaks (see the module docstring); adds continuations."""
-    if page_height <= TOP_BAND_PX + BOTTOM_BAND_PX:
+    if page_height <= TOP_BAND_PX + BOTTOM_BAND_PX or page_count(items, page_height) == 1:
         return
     for item in sorted(items, key=lambda i: (i.y, i.x)):
-        if item.kind is not Kind.OTHER:
-            _break(items, item, page_height)
+        if item.kind is not Kind.OTHER and not _break(items, item, page_height):
+            return
 
 
 def _move_to_next_page(items: list[Item], item: Item, bottom: float) -> None:
@@ -164,19 +164,24 @@ def _move_to_next_page(items: list[Item], item: Item, bottom: float) -> None:
     item.y += amount
 
 
-def _break(items: list[Item], item: Item, page_height: float) -> None:
+def _break(items: list[Item], item: Item, page_height: float) -> bool:
+    """Break `item` at its page's bottom; False when the sheet has become one page (nothing more to break).
+
+    Moving only pushes fields down, so a sheet of more than one page stays one
+    until a box is cut short at a break: only then is the page count looked at again.
+    """
     printable = page_height - TOP_BAND_PX - BOTTOM_BAND_PX
-    while page_count(items, page_height) > 1:
+    while True:
         bottom = _page_bottom(item.y, page_height)
         if item.y + item.height <= bottom or item.y > MAX_PAGES * page_height:
-            return
+            return True
         if item.kind is Kind.SIGBOX or not item.lines_left:
             if item.height <= printable:
                 _move_to_next_page(items, item, bottom)
-            return
+            return True
         pitch = item.pitch_px
         if math.ceil(pitch) > printable:
-            return
+            return True
         if math.ceil(item.y + pitch) > bottom:
             _move_to_next_page(items, item, bottom)
             continue
@@ -187,7 +192,7 @@ def _break(items: list[Item], item: Item, page_height: float) -> None:
         if fit >= item.lines_left:
             # Every line fits: the box below them is empty and ends at the break.
             item.height = head
-            return
+            return page_count(items, page_height) > 1
         tail = copy.copy(item)
         tail.first_line = item.first_line + fit
         tail.line_count = item.lines_left - fit

@@ -32,6 +32,7 @@ from tests._render_pdf import (
     Word,
     field,
     letter,
+    need_fonts,
     rasterize,
     read_pages,
     sheet_from_def,
@@ -342,6 +343,7 @@ def test_text_that_cannot_fit_at_the_smallest_font_is_clipped_at_its_box() -> No
 
 
 def test_chinese_japanese_and_korean_print_extractably() -> None:
+    need_fonts()
     rows = [
         field(SheetFieldType.StaticText, "患者姓名 Name", YPos=100),
         field(SheetFieldType.StaticText, "ひらがな カタカナ 漢字", YPos=200),
