@@ -304,8 +304,9 @@ class _Engine:
                 # "The chosen option, semicolon, then a pipe delimited list of options."
                 value, growth = value.split(";", 1)[0], _NO_GROWTH
             size = _number(row.get("FontSize"), 0)
-            grows = growth != _NO_GROWTH
-            drawable.box, replaced = self._box(row, value, w, 0 if grows else h, size or default_size)
+            # A box that grows is laid out unbounded (height None) and measured.
+            bound = None if growth != _NO_GROWTH else h
+            drawable.box, replaced = self._box(row, value, w, bound, size or default_size)
             drawable.static = kind == _STATIC_TEXT
         elif kind == _CHECK_BOX:
             if value.strip().upper() != "X":
@@ -323,7 +324,7 @@ class _Engine:
                     "TextAlign": 0,
                     "ItemColor": row.get("ItemColor"),
                 }
-                drawable.box, replaced = self._box(plain, _signed_text(signed), w, 0, SIGNED_FONT_PT)
+                drawable.box, replaced = self._box(plain, _signed_text(signed), w, None, SIGNED_FONT_PT)
         elif kind == _IMAGE:
             path = images.find_image(self.config.images_dir, clinic, _string(row.get("FieldName")))
             drawable.image = images.load_image(path) if path is not None else None
@@ -334,11 +335,12 @@ class _Engine:
         return drawable, Item(index, layout_kind, x, y, w, h, growth), replaced
 
     def _box(
-        self, row: Mapping[str, Any], value: str, w_px: float, h_px: float, size: float
+        self, row: Mapping[str, Any], value: str, w_px: float, h_px: float | None, size: float
     ) -> tuple[TextBox | None, int]:
+        """The field's paragraph; `h_px` None lays it out to its own height (it grows)."""
         chain = fonts.chain_for(row.get("FontName"))
         printable, replaced = text.printable(value, chain, self.palette)
-        if w_px <= 0 or (h_px <= 0 and h_px != 0) or not printable.strip():
+        if w_px <= 0 or (h_px is not None and h_px <= 0) or not printable.strip():
             return None, replaced
         box = TextBox(
             text=printable,
@@ -349,7 +351,7 @@ class _Engine:
             color="#{:02x}{:02x}{:02x}".format(*_rgb(row.get("ItemColor"))),
             rtl=text.is_rtl(printable),
             width=w_px * PT_PER_PX,
-            height=h_px * PT_PER_PX,
+            height=0.0 if h_px is None else h_px * PT_PER_PX,
         )
         return box, replaced
 

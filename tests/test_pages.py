@@ -175,3 +175,16 @@ def test_labels_rx_and_deposit_slips_are_one_page_without_bands(kind: SheetType)
 
     assert page.text == "Band"
     assert page.find("Band")[0].y_min == pytest.approx(1050 * PT, abs=SLACK)
+
+
+def test_a_box_of_no_height_prints_nothing_unless_it_may_grow() -> None:
+    fixed = field(SheetFieldType.InputField, "Fixed", YPos=100, Height=0)
+    narrow = field(
+        SheetFieldType.InputField, "Narrow", YPos=150, Width=0, GrowthBehavior=GrowthBehavior.DownGlobal
+    )
+    growing = field(
+        SheetFieldType.InputField, "Growing", YPos=200, Height=0, GrowthBehavior=GrowthBehavior.DownGlobal
+    )
+    (page,) = read_pages(render_sheet_pdf(letter(), [fixed, narrow, growing]))
+
+    assert page.text == "Growing"
