@@ -4,10 +4,11 @@ Design. Three steps, three modules. `service.text` lays out every text field
 with xhtml2pdf (in the fonts of `service.fonts`, per character from a chain
 of embedded TrueType fonts) and measures it; `service.layout` grows boxes by
 their GrowthBehavior and breaks the sheet into pages, on copies of the rows;
-this module draws: text as replayed paragraph snippets, lines, rectangle
-borders and check marks as PDF path operators, images from the configured
-`SheetImages` folder (`service.images`), each page clipped to its printable
-band when the sheet runs to more than one page.
+this module draws: text as the laid-out paragraphs (split between lines at
+page breaks), lines, rectangle borders and check marks as PDF path
+operators, images from the configured `SheetImages` folder
+(`service.images`), each page clipped to its printable band when the sheet
+runs to more than one page.
 
 Geometry. 100 px per inch: 0.72 pt per pixel; IsLandscape swaps Width and
 Height, as Open Dental's WidthPage/HeightPage do. Labels, Rx and deposit
@@ -208,7 +209,7 @@ class _Drawable:
 
 
 class _Engine:
-    """A process's renderer for one configuration: its fonts registered, its fetch policy, its snippets."""
+    """A process's renderer for one configuration: its fonts registered, its fetch policy, its layouts."""
 
     def __init__(self, config: RenderConfig, found: fonts.FontSet | None = None) -> None:
         self.config = config

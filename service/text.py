@@ -1,4 +1,4 @@
-"""Text fields as paragraphs: laid out by xhtml2pdf, measured, drawn once and replayed.
+"""Text fields as paragraphs: laid out by xhtml2pdf, measured, kept, and drawn where the layout says.
 
 Every text box becomes one `<p>` of a single small HTML document (its value
 escaped, its font chain, size, weight, alignment, colour and direction as
