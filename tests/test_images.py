@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from service.enums import SheetFieldType
-from service.render import RenderConfig, render_sheet
+from service.render import PdfRenderer, RenderConfig, render_sheet
 from service.settings import Settings
 from tests._render_pdf import PT, field, letter, page_count, rasterize
 
@@ -125,3 +125,12 @@ def test_the_folders_come_from_sheets_images_dir_and_sheets_font_dirs(
 
     assert config.images_dir == tmp_path / "A-Z"
     assert config.font_dirs == (tmp_path / "one", tmp_path / "two", tmp_path / "three")
+
+
+async def test_the_render_workers_read_images_from_the_configured_folder(tmp_path: Path) -> None:
+    image_file(tmp_path / "SheetImages" / "logo.png", BLUE)
+    async with PdfRenderer(1, config=RenderConfig(images_dir=tmp_path)) as renderer:
+        pdf = await renderer.render(letter(), [logo(), logo("absent.png", YPos=300)])
+
+    assert close(colour_at(pdf, 200, 150), BLUE)
+    assert renderer.counts.missing_images == 1
