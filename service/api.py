@@ -53,6 +53,7 @@ class SheetsApi:
         self.metrics = Metrics(
             "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
         )
+        self.metrics.more.append(renderer.counts.prometheus)
         self._methods: Mapping[str, _Method] = self._method_table()
 
     def _method_table(self) -> dict[str, _Method]:

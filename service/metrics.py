@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 
 class Metrics:
-    """Counters for one kind of call; cheap enough to update on every request."""
+    """Counters for one kind of call; cheap enough to update on every request.
+
+    `more` are further sources of Prometheus text shown after these (the renderer's counters).
+    """
 
     def __init__(self, name: str, help_text: str, labels: tuple[str, str]) -> None:
         self._name = name
@@ -14,6 +18,7 @@ class Metrics:
         self._labels = labels
         self._count: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._seconds: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.more: list[Callable[[], str]] = []
 
     def observe(self, what: str, outcome: str, seconds: float) -> None:
         key = (what, outcome)
@@ -38,7 +43,7 @@ class Metrics:
             f'{self._name}_seconds_total{{{first}="{a}",{second}="{b}"}} {s:.6f}'
             for (a, b), s in sorted(self._seconds.items())
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + "".join(source() for source in self.more)
 
 
 def http_metrics() -> Metrics:

@@ -505,6 +505,17 @@ class RenderCounts:
     missing_images: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def prometheus(self) -> str:
+        """The counters in Prometheus' text format (`GET /metrics`)."""
+        return (
+            "# HELP sheets_pdf_replaced_characters_total Characters no font has, printed as a replacement.\n"
+            "# TYPE sheets_pdf_replaced_characters_total counter\n"
+            f"sheets_pdf_replaced_characters_total {self.replaced_characters}\n"
+            "# HELP sheets_pdf_missing_images_total Image fields not drawn (missing, unreadable, refused).\n"
+            "# TYPE sheets_pdf_missing_images_total counter\n"
+            f"sheets_pdf_missing_images_total {self.missing_images}\n"
+        )
+
 
 class PdfRenderer:
     """Renders sheets in a pool of worker processes, so the event loop keeps serving.

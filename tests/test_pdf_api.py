@@ -85,3 +85,31 @@ def test_sheets_render_of_a_missing_sheet_fails_with_the_reason(
     assert main(["--database-url", url, "render", "77", "-o", str(tmp_path / "x.pdf")]) == 1
     assert "Sheet not found." in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def _counter(metrics: bytes, name: str) -> int:
+    (line,) = [line for line in metrics.decode().splitlines() if line.startswith(name + " ")]
+    return int(line.split()[1])
+
+
+async def test_characters_no_font_has_are_counted_in_the_metrics(rest: Rest, stack: Stack) -> None:
+    if rest.base != stack.rest_urls["in-process"]:
+        pytest.skip("the renderer's counters are the service process's")
+    sheet_num = await _letter(rest, stack)
+    status, fields, _ = await rest.request("GET", "/api/v1/sheetfields", params={"SheetNum": str(sheet_num)})
+    assert status == 200
+    target = next(f for f in fields if f["FieldType"] in ("OutputText", "InputField"))
+    hieroglyphs = "\U00013000\U00013001"  # in none of the fonts
+    status, _, _ = await rest.request(
+        "PUT", f"/api/v1/sheetfields/{target['SheetFieldNum']}", json={"FieldValue": hieroglyphs}
+    )
+    assert status == 200
+    before = _counter(
+        (await rest.request("GET", "/metrics", auth=None))[1], "sheets_pdf_replaced_characters_total"
+    )
+
+    assert (await rest.request("GET", f"/api/v1/sheets/{sheet_num}/pdf"))[0] == 200
+    after = _counter(
+        (await rest.request("GET", "/metrics", auth=None))[1], "sheets_pdf_replaced_characters_total"
+    )
+    assert after == before + 2
