@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 
 PT_PER_PX = 0.72
 SIGNED_FONT_PT = 8.25
+_SIGNED_ABOVE_BOTTOM_PX = 15
 
 # For rows that leave them out (Open Dental's own always carry them): a
 # US-letter page, and the size of a sheet field's default font.
@@ -232,6 +233,7 @@ class _Engine:
         sheet_font = _number(sheet.get("FontSize"), 0)
         default_size = sheet_font if sheet_font > 0 else _DEFAULT_FONT_PT
         clinic = int(_number(sheet.get("ClinicNum"), 0))
+        sheet_face = _string(sheet.get("FontName")).strip()
         single = int(_number(sheet.get("SheetType"), -1)) in _SINGLE_PAGE_TYPES
 
         drawables: list[_Drawable] = []
@@ -239,7 +241,7 @@ class _Engine:
         replaced = missing_images = 0
         beyond = 0
         for row in rows:
-            drawable, item, count = self._parse(row, len(drawables), default_size, clinic)
+            drawable, item, count = self._parse(row, len(drawables), default_size, sheet_face, clinic)
             if drawable is None or item is None:
                 continue
             if item.top >= MAX_PAGES * height_px:
@@ -289,7 +291,7 @@ class _Engine:
         return Rendered(out.getvalue(), replaced, missing_images)
 
     def _parse(
-        self, row: Mapping[str, Any], index: int, default_size: float, clinic: int
+        self, row: Mapping[str, Any], index: int, default_size: float, sheet_face: str, clinic: int
     ) -> tuple[_Drawable | None, Item | None, int]:
         kind = int(_number(row.get("FieldType"), -1))
         x, y = _number(row.get("XPos"), 0), _number(row.get("YPos"), 0)
@@ -319,13 +321,10 @@ class _Engine:
             layout_kind = Kind.SIGBOX
             signed = _signed_at(row.get("DateTimeSig"))
             if signed is not None:
-                plain = {
-                    "FontName": "",
-                    "FontIsBold": False,
-                    "TextAlign": 0,
-                    "ItemColor": row.get("ItemColor"),
-                }
-                drawable.box, replaced = self._box(plain, _signed_text(signed), w, None, SIGNED_FONT_PT)
+                # Open Dental's: the sheet's font (monospaced when it names none), black, in a
+                # 14 px high box 15 px above the bottom, 1 px in.
+                plain = {"FontName": sheet_face or "Courier New", "FontIsBold": False, "TextAlign": 0}
+                drawable.box, replaced = self._box(plain, _signed_text(signed), w - 4, None, SIGNED_FONT_PT)
         elif kind == _IMAGE:
             path = images.find_image(self.config.images_dir, clinic, _string(row.get("FieldName")))
             drawable.image = images.load_image(path) if path is not None else None
@@ -421,11 +420,13 @@ def _stroke(piece: Placed, drawable: _Drawable, page_height: float) -> str:
 def _draw_text(canvas: Canvas, piece: Placed, box: TextBox, laid: text.Laid, page_height: float) -> None:
     item = piece.item
     top = piece.y * PT_PER_PX
+    x = item.x * PT_PER_PX
     if item.kind is Kind.SIGBOX:
-        top = (piece.y + item.height) * PT_PER_PX - laid.height
+        top = (piece.y + item.height - _SIGNED_ABOVE_BOTTOM_PX) * PT_PER_PX
+        x += PT_PER_PX
     whole = item.first_line == 0 and item.line_count is None
     lines = None if whole else (item.first_line, item.lines_left)
-    text.draw(canvas, box, laid, item.x * PT_PER_PX, page_height - top, lines)
+    text.draw(canvas, box, laid, x, page_height - top, lines)
 
 
 _engines: dict[tuple[RenderConfig, fonts.FontSet | None], _Engine] = {}
