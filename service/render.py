@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 
 PT_PER_PX = 0.72
 SIGNED_FONT_PT = 8.25
-_SIGNED_ABOVE_BOTTOM_PX = 15
+_SIGNED_ABOVE_BOTTOM_PX = 17  # its 14 px box sits 15 px above the bottom of a box 2 px smaller
 
 # For rows that leave them out (Open Dental's own always carry them): a
 # US-letter page, and the size of a sheet field's default font.
@@ -322,7 +322,7 @@ class _Engine:
             signed = _signed_at(row.get("DateTimeSig"))
             if signed is not None:
                 # Open Dental's: the sheet's font (monospaced when it names none), black, in a
-                # 14 px high box 15 px above the bottom, 1 px in.
+                # 14 px high box 17 px above the bottom, 1 px in.
                 plain = {"FontName": sheet_face or "Courier New", "FontIsBold": False, "TextAlign": 0}
                 drawable.box, replaced = self._box(plain, _signed_text(signed), w - 4, None, SIGNED_FONT_PT)
         elif kind == _IMAGE:

@@ -155,7 +155,7 @@ def test_a_signed_signature_box_across_the_break_moves_whole_to_the_next_page() 
 
     assert first.text == ""
     (signed,) = second.find("Signed:")
-    assert signed.y_min == pytest.approx((1041 + 80 - 15 - 1000) * PT, abs=SLACK)
+    assert signed.y_min == pytest.approx((1041 + 80 - 17 - 1000) * PT, abs=SLACK)
 
 
 @pytest.mark.parametrize("kind", [SheetType.LabelPatient, SheetType.Rx, SheetType.DepositSlip])

@@ -292,7 +292,7 @@ def test_a_signed_signature_box_says_when_along_its_bottom_and_an_unsigned_one_n
 
     assert page.text == "Signed: 1/2/2024 3:04:05 PM"
     (word,) = page.find("Signed:")
-    assert word.y_min == pytest.approx((180 - 15) * PT, abs=SLACK)  # 15 px above the bottom, as Open Dental
+    assert word.y_min == pytest.approx((180 - 17) * PT, abs=SLACK)  # 17 px above the bottom, as Open Dental
     assert word.y_max - word.y_min == pytest.approx(8.25, abs=1.5)
     assert word.x_min == pytest.approx(101 * PT, abs=SLACK)
 
