@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from itertools import accumulate
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.enums import GrowthBehavior
 from service.layout import Item, Kind, break_pages, grow, page_count, place
@@ -188,3 +193,47 @@ def test_a_one_page_sheet_splits_nothing() -> None:
     break_pages(items, H)
 
     assert (near_bottom.y, items) == (1060, [near_bottom])
+
+
+@st.composite
+def sheets(draw: st.DrawFn) -> tuple[float, list[Item]]:
+    page = draw(st.sampled_from([575.0, 850.0, 1100.0]))
+    items = []
+    for n in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(list(Kind)))
+        x, y = draw(st.integers(0, 700)), draw(st.integers(0, int(3 * page)))
+        w = draw(st.integers(1, 300))
+        if kind is Kind.TEXT:
+            lines, pitch = draw(st.integers(1, 80)), draw(st.floats(6, 30))
+            items.append(Item(n, kind, x, y, w, math.ceil(lines * pitch), 0, lines * pitch, lines))
+        else:
+            items.append(Item(n, kind, x, y, w, draw(st.integers(0, 200))))
+    return page, items
+
+
+@settings(max_examples=300, deadline=None)
+@given(sheets())
+def test_breaking_pages_keeps_every_line_once_in_order_and_moves_nothing_up(
+    sheet: tuple[float, list[Item]],
+) -> None:
+    page, items = sheet
+    before = {item.field: (item.y, item.lines) for item in items}
+    single_text = sum(1 for item in items if item.kind is Kind.TEXT) == 1
+    break_pages(items, page)
+
+    for field, (y, lines) in before.items():
+        pieces = sorted((i for i in items if i.field == field), key=lambda i: i.first_line)
+        assert min(p.y for p in pieces) >= y
+        if pieces[0].kind is Kind.TEXT:
+            assert [p.first_line for p in pieces] == list(
+                accumulate([0] + [p.lines_left for p in pieces[:-1]])
+            )
+            assert sum(p.lines_left for p in pieces) == lines
+            assert [p.y for p in pieces] == sorted(p.y for p in pieces)
+    if single_text and page_count(items, page) > 1:
+        # Alone, a text's pieces each end above their page's printable bottom.
+        for piece in (i for i in items if i.kind is Kind.TEXT and i.pitch_px <= page - 100):
+            bottom = page - 60
+            while bottom < piece.y:
+                bottom += page - 100
+            assert piece.y + piece.lines_left * piece.pitch_px <= bottom + 1e-6
