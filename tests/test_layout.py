@@ -237,3 +237,25 @@ def test_breaking_pages_keeps_every_line_once_in_order_and_moves_nothing_up(
             while bottom < piece.y:
                 bottom += page - 100
             assert piece.y + piece.lines_left * piece.pitch_px <= bottom + 1e-6
+
+
+@settings(max_examples=300, deadline=None)
+@given(sheets(), st.lists(st.sampled_from(list(GrowthBehavior)), min_size=12, max_size=12), st.floats(0.5, 3))
+def test_growth_never_shrinks_never_moves_up_and_grows_text_to_its_height(
+    sheet: tuple[float, list[Item]], growths: list[GrowthBehavior], factor: float
+) -> None:
+    _, items = sheet
+    for item, growth in zip(items, growths, strict=False):
+        item.growth = int(growth)
+        item.text_px *= factor
+    before = {item.field: (item.y, item.height) for item in items}
+    grow(items)
+
+    for item in items:
+        y, height = before[item.field]
+        assert item.y >= y
+        assert item.height >= height
+        if item.kind is Kind.TEXT and item.growth:
+            assert item.height == max(height, math.ceil(item.text_px - 1e-6))
+        else:
+            assert item.height == height
