@@ -56,6 +56,7 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from service import fonts, images, layout, text
+from service.culture import culture
 from service.enums import GrowthBehavior, SheetFieldType, SheetType, TextAlign
 from service.layout import MAX_PAGES, Item, Kind, Placed
 from service.text import MIN_FONT_PT, TextBox, refuse_fetch
@@ -115,15 +116,19 @@ _SINGLE_PAGE_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class RenderConfig:
-    """Where a renderer finds its fonts and images (`SHEETS_FONT_DIRS`, `SHEETS_IMAGES_DIR`)."""
+    """Where a renderer finds its fonts and images (`SHEETS_FONT_DIRS`, `SHEETS_IMAGES_DIR`), and the
+    culture it prints times in (`SHEETS_CULTURE`)."""
 
     font_dirs: tuple[Path, ...] = ()
     images_dir: Path | None = None
     system_fonts: bool = True  # also fontconfig's and the usual font folders
+    culture: str = "en-US"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderConfig:
-        return cls(font_dirs=tuple(settings.font_dirs), images_dir=settings.images_dir)
+        return cls(
+            font_dirs=tuple(settings.font_dirs), images_dir=settings.images_dir, culture=settings.culture
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +194,6 @@ def _signed_at(value: Any) -> datetime | None:
     return None
 
 
-def _signed_text(moment: datetime) -> str:
-    # DateTime.ToString() as Open Dental's US installations print it.
-    hour = moment.hour % 12 or 12
-    return (
-        f"Signed: {moment.month}/{moment.day}/{moment.year} "
-        f"{hour}:{moment.minute:02d}:{moment.second:02d} {'PM' if moment.hour >= 12 else 'AM'}"
-    )
-
-
 @dataclass(slots=True)
 class _Drawable:
     """What one field draws, before layout decides where."""
@@ -222,6 +218,7 @@ class _Engine:
         )
         self.story = text.Story(policy)
         self.layouts = text.layouts()
+        self.culture = culture(config.culture)
 
     def render(self, sheet: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> Rendered:
         width_px = _number(sheet.get("Width"), 0)
@@ -324,7 +321,9 @@ class _Engine:
                 # Open Dental's: the sheet's font (monospaced when it names none), black, in a
                 # 14 px high box 17 px above the bottom, 1 px in.
                 plain = {"FontName": sheet_face or "Courier New", "FontIsBold": False, "TextAlign": 0}
-                drawable.box, replaced = self._box(plain, _signed_text(signed), w - 4, None, SIGNED_FONT_PT)
+                # DateTime.ToString(), in the office's culture.
+                signed_text = "Signed: " + self.culture.general(signed)
+                drawable.box, replaced = self._box(plain, signed_text, w - 4, None, SIGNED_FONT_PT)
         elif kind == _IMAGE:
             path = images.find_image(self.config.images_dir, clinic, _string(row.get("FieldName")))
             drawable.image = images.load_image(path) if path is not None else None

@@ -23,7 +23,8 @@ from xhtml2pdf.document import pisaStory
 
 from service import render, text
 from service.enums import SheetFieldType, TextAlign
-from service.render import MIN_FONT_PT, PdfRenderer, refuse_fetch, render_sheet_pdf
+from service.render import MIN_FONT_PT, PdfRenderer, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.settings import Settings
 from tests import _render_workers
 from tests._render_pdf import (
     PT,
@@ -295,6 +296,15 @@ def test_a_signed_signature_box_says_when_along_its_bottom_and_an_unsigned_one_n
     assert word.y_min == pytest.approx((180 - 17) * PT, abs=SLACK)  # 17 px above the bottom, as Open Dental
     assert word.y_max - word.y_min == pytest.approx(8.25, abs=1.5)
     assert word.x_min == pytest.approx(101 * PT, abs=SLACK)
+
+
+def test_the_signed_time_prints_in_the_offices_culture() -> None:
+    signed = field(SheetFieldType.SigBox, Width=300, Height=80, DateTimeSig=datetime(2024, 1, 2, 15, 4, 5))
+    pdf = render_sheet_pdf(letter(), [signed], RenderConfig(culture="en-GB"))
+    (page,) = read_pages(pdf)
+
+    assert page.text == "Signed: 02/01/2024 15:04:05"
+    assert RenderConfig.from_settings(Settings(culture="fr-CA")).culture == "fr-CA"
 
 
 def test_a_combo_box_prints_its_chosen_option_only() -> None:
