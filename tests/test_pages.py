@@ -74,12 +74,16 @@ def test_growing_is_done_on_a_copy_and_rendering_twice_gives_the_same_bytes() ->
             GrowthBehavior=GrowthBehavior.DownGlobal,
         ),
         field(SheetFieldType.StaticText, "After", YPos=950),
+        # Kept for later renders, and split at the break: the kept layout must stay whole.
+        field(SheetFieldType.StaticText, lines(30, "Kept"), XPos=500, YPos=800, Height=400),
     ]
     before = copy.deepcopy(rows)
     first = render_sheet_pdf(letter(), rows)
 
     assert rows == before
     assert render_sheet_pdf(letter(), rows) == first
+    kept = [w.text for page in read_pages(first) for w in page.words if w.text.startswith("Kept")]
+    assert kept == [f"Kept{n}" for n in range(30)]
 
 
 async def test_the_same_sheet_renders_to_the_same_bytes_in_another_process() -> None:
