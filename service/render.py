@@ -309,9 +309,9 @@ class _Engine:
             drawable.box, replaced = self._box(row, value, w, bound, size or default_size)
             drawable.static = kind == _STATIC_TEXT
         elif kind == _CHECK_BOX:
-            if value.strip().upper() != "X":
-                return None, None, 0
-            drawable.pen = _pen(row.get("ItemColor"), _CHECK_PX)
+            # An unchecked box draws nothing, but still takes its place on the pages.
+            if value.strip().upper() == "X":
+                drawable.pen = _pen(row.get("ItemColor"), _CHECK_PX)
         elif kind in (_LINE, _RECTANGLE):
             drawable.pen = _pen(row.get("ItemColor"), _LINE_PX)
         elif kind in _SIG_BOXES:

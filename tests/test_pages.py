@@ -187,3 +187,11 @@ def test_a_box_of_no_height_prints_nothing_unless_it_may_grow() -> None:
     (page,) = read_pages(render_sheet_pdf(letter(), [fixed, narrow, growing]))
 
     assert page.text == "Growing"
+
+
+def test_an_unchecked_check_box_below_the_page_still_makes_a_page() -> None:
+    unchecked = field(SheetFieldType.CheckBox, "", YPos=1500, Width=13, Height=13)
+    pdf = render_sheet_pdf(letter(), [unchecked])
+
+    assert page_count(pdf) == 2
+    assert rasterize(pdf, 2).darkest(0, 0, 612, 792) == 255
