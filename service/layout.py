@@ -67,6 +67,7 @@ class Item:
     lines: int = 0  # the wrapped text's line count
     first_line: int = 0  # a continuation prints from this line...
     line_count: int | None = None  # ...this many lines (None: to the end)
+    pushed_locally: bool = True  # Open Dental's DownLocal never moves a Drawing
 
     @property
     def pitch_px(self) -> float:
@@ -108,7 +109,12 @@ def _push(items: list[Item], mover: Item, amount: float, reach: float) -> None:
     while queue:
         source, y, h = queue.pop(0)
         for other in items:
-            if id(other) in moved or other.y < y or not _overlaps(source.x, y, source.width, h, other):
+            if (
+                id(other) in moved
+                or not other.pushed_locally
+                or other.y < y
+                or not _overlaps(source.x, y, source.width, h, other)
+            ):
                 continue
             moved.add(id(other))
             queue.append((other, other.y, other.height + amount + 1))

@@ -99,6 +99,7 @@ _CHECK_BOX = int(SheetFieldType.CheckBox)
 _LINE = int(SheetFieldType.Line)
 _RECTANGLE = int(SheetFieldType.Rectangle)
 _IMAGE = int(SheetFieldType.Image)
+_DRAWING = int(SheetFieldType.Drawing)
 _SIG_BOXES = frozenset(int(k) for k in (SheetFieldType.SigBox, SheetFieldType.SigBoxPractice))
 _NO_GROWTH = int(GrowthBehavior.None_)
 _SINGLE_PAGE_TYPES = frozenset(
@@ -110,6 +111,7 @@ _SINGLE_PAGE_TYPES = frozenset(
         SheetType.LabelAppointment,
         SheetType.Rx,
         SheetType.DepositSlip,
+        SheetType.PatientDashboardWidget,
     )
 )
 
@@ -239,8 +241,6 @@ class _Engine:
         beyond = 0
         for row in rows:
             drawable, item, count = self._parse(row, len(drawables), default_size, sheet_face, clinic)
-            if drawable is None or item is None:
-                continue
             if item.top >= MAX_PAGES * height_px:
                 # A YPos of two billion would otherwise ask for two million pages.
                 beyond += 1
@@ -289,7 +289,7 @@ class _Engine:
 
     def _parse(
         self, row: Mapping[str, Any], index: int, default_size: float, sheet_face: str, clinic: int
-    ) -> tuple[_Drawable | None, Item | None, int]:
+    ) -> tuple[_Drawable, Item, int]:
         kind = int(_number(row.get("FieldType"), -1))
         x, y = _number(row.get("XPos"), 0), _number(row.get("YPos"), 0)
         w, h = _number(row.get("Width"), 0), _number(row.get("Height"), 0)
@@ -329,9 +329,10 @@ class _Engine:
             drawable.image = images.load_image(path) if path is not None else None
             if drawable.image is None:
                 h = 0  # as Open Dental: a missing image takes no room and makes no page
-        else:
-            return None, None, 0
-        return drawable, Item(index, layout_kind, x, y, w, h, growth), replaced
+        # Anything else (Parameter, MobileHeader, PatImage, Drawing, Grid...) draws nothing
+        # but, as in Open Dental, counts for the pages.
+        item = Item(index, layout_kind, x, y, w, h, growth, pushed_locally=kind != _DRAWING)
+        return drawable, item, replaced
 
     def _box(
         self, row: Mapping[str, Any], value: str, w_px: float, h_px: float | None, size: float

@@ -58,6 +58,18 @@ def test_down_local_reaches_the_growth_plus_1_px_below_its_grown_box() -> None:
     assert (within.y, just_out.y) == (240, 201)
 
 
+def test_down_local_never_moves_a_drawing_and_down_global_does() -> None:
+    local = text(100, text_px=60, growth=GrowthBehavior.DownLocal)
+    drawing = box(130)
+    drawing.pushed_locally = False
+    grow([local, drawing])
+    assert drawing.y == 130
+
+    down = text(100, text_px=60, growth=GrowthBehavior.DownGlobal)
+    grow([down, drawing])
+    assert drawing.y == 170
+
+
 def test_a_field_is_moved_once_however_many_moved_fields_overlap_it() -> None:
     grower = text(100, w=400, text_px=50, growth=GrowthBehavior.DownLocal)
     left, right = box(125, w=100), box(125, x=300, w=100)
@@ -211,14 +223,15 @@ def sheets(draw: st.DrawFn) -> tuple[float, list[Item]]:
     return page, items
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(sheets())
 def test_breaking_pages_keeps_every_line_once_in_order_and_moves_nothing_up(
     sheet: tuple[float, list[Item]],
 ) -> None:
     page, items = sheet
     before = {item.field: (item.y, item.lines) for item in items}
-    single_text = sum(1 for item in items if item.kind is Kind.TEXT) == 1
+    # Only a text or a signature box moves anything; a later one may push an earlier one's pieces on.
+    single_text = [item.kind for item in items if item.kind is not Kind.OTHER] == [Kind.TEXT]
     break_pages(items, page)
 
     for field, (y, lines) in before.items():
@@ -239,7 +252,7 @@ def test_breaking_pages_keeps_every_line_once_in_order_and_moves_nothing_up(
             assert piece.y + piece.lines_left * piece.pitch_px <= bottom + 1e-6
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(sheets(), st.lists(st.sampled_from(list(GrowthBehavior)), min_size=12, max_size=12), st.floats(0.5, 3))
 def test_growth_never_shrinks_never_moves_up_and_grows_text_to_its_height(
     sheet: tuple[float, list[Item]], growths: list[GrowthBehavior], factor: float

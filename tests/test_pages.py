@@ -195,3 +195,11 @@ def test_an_unchecked_check_box_below_the_page_still_makes_a_page() -> None:
 
     assert page_count(pdf) == 2
     assert rasterize(pdf, 2).darkest(0, 0, 612, 792) == 255
+
+
+def test_fields_that_draw_nothing_still_count_for_the_pages_as_in_open_dental() -> None:
+    parameter = field(SheetFieldType.Parameter, "PatNum", YPos=1500)
+    pdf = render_sheet_pdf(letter(), [field(SheetFieldType.StaticText, "Here"), parameter])
+
+    assert page_count(pdf) == 2
+    assert [page.text for page in read_pages(pdf)] == ["Here", ""]
