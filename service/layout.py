@@ -15,7 +15,8 @@ overlaps on its way down (its box from where it was to where it is, plus
 1 px); each field moves once. Fill* grow without moving anything.
 
 Pages (every type but labels, Rx and deposit slips, which are one page).
-One page when the lowest field bottom is at most the page height H; else
+One page when the lowest field bottom (of every field, drawn or not) is at
+most the page height H; else
 ceil((lowest bottom - 40) / (H - 100)) pages, with a 40 px top band left
 blank after the first page and a 60 px bottom band on every page. Page p
 draws a field at YPos - p * (H - 100): the first page shows y below H - 60,
