@@ -212,7 +212,10 @@ class _Engine:
 
     def __init__(self, config: RenderConfig, found: fonts.FontSet | None = None) -> None:
         self.config = config
-        found = found if found is not None else fonts.find_fonts(config.font_dirs, system=config.system_fonts)
+        if found is None:
+            # Rendering without a PdfRenderer (`sheets render`): this is the start, so say what is missing.
+            found = fonts.find_fonts(config.font_dirs, system=config.system_fonts)
+            fonts.log_missing(found)
         self.palette = fonts.register(found)
         folders = list(dict.fromkeys(path.parent for path in self.palette.fonts.files.values()))
         policy = ResourceAccessPolicy(
