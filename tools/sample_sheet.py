@@ -97,7 +97,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pdf = asyncio.run(_sample_pdf(Path(tmp)))
     OUTPUT.parent.mkdir(exist_ok=True)
-    _picture(pdf).save(OUTPUT, optimize=True)
+    # Sheets print in black on white: gray keeps the picture small.
+    _picture(pdf).convert("L").save(OUTPUT, optimize=True)
     print(OUTPUT.relative_to(ROOT))
     return 0
 
