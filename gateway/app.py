@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from google.api import httpbody_pb2
 
+from gateway import guards
 from gateway.binding import body_to_message, query_to_message, response_to_od
 from gateway.decoder import parse_json_body
 from gateway.invokers import Invoker
@@ -69,7 +71,10 @@ async def _errors(request: web.Request, handler: _Handler) -> web.StreamResponse
     try:
         return await handler(request)
     except SheetsError as error:
-        return _error(error.http_status, error.message)
+        retry_after = getattr(error, "retry_after", None)
+        return _error(
+            error.http_status, error.message, {"Retry-After": str(retry_after)} if retry_after else None
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -119,6 +124,8 @@ def create_app(
     metrics: Metrics,
     max_body_bytes: int = 1 << 20,
     service_metrics: Metrics | None = None,
+    request_timeout: float = 60.0,
+    page_limit: int = 100,
 ) -> web.Application:
     """The gateway application over an invoker (in-process or remote), which
     `open_invoker` opens when the application starts and closes when it stops.
@@ -126,7 +133,10 @@ def create_app(
     `/metrics` shows the gateway's HTTP counters, and the service API's when it
     runs in this process.
     """
-    app = web.Application(middlewares=[_measured(metrics), _errors], client_max_size=max_body_bytes)
+    app = web.Application(
+        middlewares=[_measured(metrics), _errors, guards.request_timeout(request_timeout)],
+        client_max_size=max_body_bytes,
+    )
 
     async def invoker_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_invoker() as invoker:
@@ -136,8 +146,8 @@ def create_app(
     app.cleanup_ctx.append(invoker_ctx)
     routes = routes_from_service(SERVICE)
     for route in routes:
-        app.router.add_route(route.http_method, route.aiohttp_path, _handler(route))
-    openapi = build_openapi(routes, title="Open Dental Sheets API", version="1.0.0")
+        app.router.add_route(route.http_method, guards.router_path(route), _handler(route))
+    openapi = build_openapi(routes, title="Open Dental Sheets API", version="1.0.0", page_limit=page_limit)
 
     async def openapi_json(_: web.Request) -> web.Response:
         return web.json_response(openapi, dumps=_dumps)
@@ -170,16 +180,20 @@ class Gateway:
 
 
 @asynccontextmanager
-async def serving(app: web.Application, listen: str, *, grace: float = 10.0) -> AsyncIterator[Gateway]:
-    """Serve app on `host:port` (port 0 picks one) until the block ends (or `Gateway.stop`)."""
+async def serving(
+    app: web.Application, listen: str, *, grace: float = 10.0, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Gateway]:
+    """Serve app on `host:port` (port 0 picks one), HTTPS with `ssl_context`,
+    until the block ends (or `Gateway.stop`)."""
     host, _, port = listen.rpartition(":")
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace, logger=guards.ProtocolLog())
     await runner.setup()
     gateway = Gateway(runner)
     try:
-        await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+        await web.TCPSite(runner, host.strip("[]"), int(port), ssl_context=ssl_context).start()
         gateway.port = int(runner.addresses[0][1])
-        log.info("REST gateway listening on %s (port %d)", listen, gateway.port)
+        mode = "TLS" if ssl_context else "plaintext"
+        log.info("REST gateway listening on %s (port %d, %s)", listen, gateway.port, mode)
         yield gateway
     finally:
         await gateway.stop()

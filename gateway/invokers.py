@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from gateway.routes import Route
 from service.contract import WRITE_METHODS, is_header_text
-from service.errors import SheetsError, Unauthenticated, from_grpc_code
+from service.errors import ResourceExhausted, SheetsError, Unauthenticated, from_grpc_code
 
 
 class ServiceApi(Protocol):
@@ -75,13 +75,21 @@ def _violated_field(details: bytes) -> str | None:
     return None
 
 
+def _retry_after(error: grpc.aio.AioRpcError) -> int | None:
+    value = dict(error.trailing_metadata() or ()).get("retry-after")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def _remote_error(error: grpc.aio.AioRpcError) -> SheetsError:
     """The error the target raised, as its own class (a NOT_FOUND is a NotFound)."""
     code = error.code()
     details = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
     if details is not None:
         raw = details if isinstance(details, bytes) else details.encode()
-        return from_grpc_code(code.name, error.details() or code.name, field=_violated_field(raw))
+        rebuilt = from_grpc_code(code.name, error.details() or code.name, field=_violated_field(raw))
+        if isinstance(rebuilt, ResourceExhausted):
+            rebuilt.retry_after = _retry_after(error)
+        return rebuilt
     # The status came from the transport, not from our service.
     return from_grpc_code(code.name, _TRANSPORT_MESSAGES.get(code, "Internal error."))
 
@@ -132,10 +140,19 @@ def in_process(api: ServiceApi) -> Callable[[], AbstractAsyncContextManager[Invo
 
 @asynccontextmanager
 async def remote(
-    target: str, *, authenticator: KeyCheck | None = None, call_timeout: float = 60.0
+    target: str,
+    *,
+    authenticator: KeyCheck | None = None,
+    call_timeout: float = 60.0,
+    credentials: grpc.ChannelCredentials | None = None,
 ) -> AsyncIterator[RemoteInvoker]:
-    """A channel to the gRPC `target` for as long as the gateway runs."""
+    """A channel to the gRPC `target` for as long as the gateway runs (TLS with `credentials`)."""
     # PDFs of many pages exceed gRPC's default 4 MB limit on what a client receives.
     options = [("grpc.max_receive_message_length", 64 << 20)]
-    async with grpc.aio.insecure_channel(target, options=options) as channel:
+    channel = (
+        grpc.aio.secure_channel(target, credentials, options=options)
+        if credentials is not None
+        else grpc.aio.insecure_channel(target, options=options)
+    )
+    async with channel:
         yield RemoteInvoker(channel, authenticator=authenticator, timeout=call_timeout)

@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 document of the REST gateway, built from its routes.
 
-Schemas describe Open Dental's dialect as `gateway.dialect` speaks it (string
+Schemas describe Open Dental's dialect as `gateway.encoder` writes it (string
 booleans, enum names, "yyyy-MM-dd HH:mm:ss" date-times, 64-bit integers as
 numbers) and carry the `(rules)` of request fields as required / minimum /
 maxLength, so the document, the gateway and the validations cannot drift.
@@ -28,18 +28,28 @@ from service.contract import enum_type, message_type, od_enum_values
 
 _FD = FieldDescriptor
 _Schema = dict[str, Any]
-_INT_FORMATS: dict[int, tuple[str | None, int | None]] = {
-    **dict.fromkeys((_FD.TYPE_INT32, _FD.TYPE_SINT32, _FD.TYPE_SFIXED32), ("int32", None)),
-    **dict.fromkeys((_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64), ("int64", None)),
+# (format, minimum, maximum): the ranges the dialect's parsers accept.
+_INT_FORMATS: dict[int, tuple[str | None, int, int]] = {
+    **dict.fromkeys((_FD.TYPE_INT32, _FD.TYPE_SINT32, _FD.TYPE_SFIXED32), ("int32", -(2**31), 2**31 - 1)),
+    **dict.fromkeys((_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64), ("int64", -(2**63), 2**63 - 1)),
     # OpenAPI has no unsigned formats: int64 holds every uint32, uint64 has none.
-    **dict.fromkeys((_FD.TYPE_UINT32, _FD.TYPE_FIXED32), ("int64", 0)),
-    **dict.fromkeys((_FD.TYPE_UINT64, _FD.TYPE_FIXED64), (None, 0)),
+    **dict.fromkeys((_FD.TYPE_UINT32, _FD.TYPE_FIXED32), ("int64", 0, 2**32 - 1)),
+    **dict.fromkeys((_FD.TYPE_UINT64, _FD.TYPE_FIXED64), (None, 0, 2**64 - 1)),
 }
+# The paging fields of list requests, which the API bounds itself (SPEC §2):
+# Offset from 0, Limit from 1 to the configured page limit.
+_PAGING = frozenset(("offset", "limit"))
 _SECURITY_SCHEME = "ODFHIR"
 _ERRORS = {
     "400": ("BadRequest", "The request is invalid; the body says why."),
     "401": ("Unauthorized", "The Authorization header is missing or wrong, or the key may not do this."),
     "404": ("NotFound", "The route or a record it names does not exist."),
+    "429": (
+        "TooManyRequests",
+        "A limit was reached (renders in progress, or the key's rate); see Retry-After.",
+    ),
+    "503": ("Unavailable", "The database is unreachable; the body says so. Try again later."),
+    "504": ("Timeout", "The request did not finish within the time limit."),
 }
 _TOO_LARGE = ("PayloadTooLarge", "The request body is too large.")
 _HTTP_BODY_MEDIA_TYPE = "application/pdf"
@@ -49,16 +59,26 @@ _HTTP_BODY_MEDIA_TYPE = "application/pdf"
 _REQUEST, _RESPONSE = "request", "response"
 
 
-def build_openapi(routes: Sequence[Route], *, title: str, version: str) -> dict[str, Any]:
-    """An OpenAPI 3.0.3 document with one operation per route."""
-    schemas = _Schemas()
+def build_openapi(
+    routes: Sequence[Route], *, title: str, version: str, page_limit: int = 100
+) -> dict[str, Any]:
+    """An OpenAPI 3.0.3 document with one operation per route.
+
+    `page_limit` is the largest `Limit` the API accepts (SHEETS_PAGE_LIMIT).
+    """
+    schemas = _Schemas(page_limit)
     # Responses first: a message that is also a request body keeps its plain
     # name for what clients read back, and the input variant gets the suffix.
     successes = [_success(route, schemas) for route in routes]
     paths: dict[str, dict[str, Any]] = {}
     operation_ids: set[str] = set()
+    names = [_unique(route.method_name, operation_ids) for route in routes]
     for route, success in zip(routes, successes, strict=True):
-        operation = _operation(route, schemas, _unique(route.method_name, operation_ids), success)
+        links = _links(route, routes, names)
+        if links:
+            success["links"] = links
+    for route, success, name in zip(routes, successes, names, strict=True):
+        operation = _operation(route, schemas, name, success)
         paths.setdefault(_openapi_path(route), {})[route.http_method.lower()] = operation
     return {
         "openapi": "3.0.3",
@@ -88,6 +108,50 @@ def build_openapi(routes: Sequence[Route], *, title: str, version: str) -> dict[
             },
         },
     }
+
+
+def _links(route: Route, routes: Sequence[Route], names: Sequence[str]) -> dict[str, Any]:
+    """OpenAPI links from a write's answer to the reads of what it wrote.
+
+    A write answering one record (CreateSheet's Sheet) links to every GET that
+    takes that record's key, its first field (`SheetNum`), by path or query:
+    GET /sheets/{SheetNum}, /sheets/{SheetNum}/pdf, /sheetfields?SheetNum=.
+    A stateful fuzzer follows them to chain calls.
+    """
+    if route.http_method == "GET" or route.returns_http_body:
+        return {}
+    body = route.method_descriptor.output_type
+    pointer = ""
+    if route.response_body:
+        outer = body.fields_by_name[route.response_body]
+        if outer.is_repeated or outer.type != _FD.TYPE_MESSAGE:
+            return {}
+        body = message_type(outer)
+    if not body.fields or body.fields[0].type == _FD.TYPE_MESSAGE:
+        return {}
+    key = body.fields[0].json_name
+    pointer = f"$response.body#/{key}"
+    links: dict[str, Any] = {}
+    for other, name in zip(routes, names, strict=True):
+        if other.http_method != "GET":
+            continue
+        request = other.method_descriptor.input_type
+        by_json = {field.json_name: field for field in request.fields}
+        field = by_json.get(key)
+        if field is None or field.is_repeated:
+            continue
+        where = "path" if field.name in other.path_fields else "query"
+        links[name] = {
+            "operationId": name,
+            "parameters": {f"{where}.{key}": pointer},
+            "description": f"The {key} of the answer, for {other.http_method} {_openapi_path(other)}.",
+        }
+    return links
+
+
+def _is_list_request(field: FieldDescriptor) -> bool:
+    request = field.containing_type
+    return request is not None and request.name.startswith("List")
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -221,7 +285,8 @@ class _Schemas:
     """Component schemas, registered as routes reach them; each message gets
     one per way it is used (request / response) and set of excluded fields."""
 
-    def __init__(self) -> None:
+    def __init__(self, page_limit: int = 100) -> None:
+        self._page_limit = page_limit
         # Seeded so that a message named Error cannot take the name.
         self.components: dict[str, _Schema] = {"Error": _error_schema()}
         self._names: dict[tuple[str, str, frozenset[str]], str] = {}
@@ -253,9 +318,13 @@ class _Schemas:
         for field in descriptor.fields:
             if field.name in exclude:
                 continue
-            properties[field.json_name] = self.field(field, mode)
+            value = self.field(field, mode)
             if mode == _RESPONSE or field.GetOptions().Extensions[options_pb2.rules].required:
                 required.append(field.json_name)
+            elif "$ref" not in value:
+                # The gateway reads an optional key given as null as absent (as .NET does).
+                value = {**value, "nullable": True}
+            properties[field.json_name] = value
         schema: _Schema = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required
@@ -274,19 +343,32 @@ class _Schemas:
         rules = field.GetOptions().Extensions[options_pb2.rules]
         kind = field.type
         if kind in _INT_FORMATS:
-            int_format, minimum = _INT_FORMATS[kind]
+            int_format, minimum, maximum = _INT_FORMATS[kind]
             schema: _Schema = {"type": "integer"}
             if int_format:
                 schema["format"] = int_format
+            if mode == _RESPONSE:
+                # What the service answers needs no range; unsigned says it is not negative.
+                if minimum == 0:
+                    schema["minimum"] = 0
+                return schema
+            # A request states every bound the gateway and the API enforce.
             if rules.positive:
                 minimum = 1
-            if minimum is not None:
-                schema["minimum"] = minimum
+                # Key 1 is what a first record gets: examples that reach real rows.
+                schema["example"] = 1
+            if field.name in _PAGING and _is_list_request(field):
+                minimum, maximum = (0, maximum) if field.name == "offset" else (1, self._page_limit)
+            schema["minimum"] = minimum
+            schema["maximum"] = maximum
             return schema
         if kind == _FD.TYPE_STRING:
             schema = {"type": "string"}
             if rules.max_length:
+                # JSON Schema counts characters; the column's limit is bytes of UTF-8.
                 schema["maxLength"] = rules.max_length
+                schema["x-maxBytes"] = rules.max_length
+                schema["description"] = f"At most {rules.max_length} bytes of UTF-8."
             return schema
         if kind == _FD.TYPE_BOOL:
             schema = {"type": "string", "enum": ["true", "false"]}
@@ -297,9 +379,13 @@ class _Schemas:
             values = od_enum_values(enum_type(field))
             schema = {"type": "string", "enum": [value.name for value in values]}
             if mode == _REQUEST:
-                schema["description"] = (
-                    f"A {enum_type(field).name} name (in any case) or Open Dental's integer for it."
-                )
+                # What the gateway takes: the name, or Open Dental's integer for it.
+                numbers = {"type": "integer", "enum": [value.od_value for value in values]}
+                name = enum_type(field).name
+                return {
+                    "anyOf": [schema, numbers],
+                    "description": f"A {name} name (in any case) or Open Dental's integer for it.",
+                }
             return schema
         if kind in (_FD.TYPE_FLOAT, _FD.TYPE_DOUBLE):
             return {"type": "number", "format": "float" if kind == _FD.TYPE_FLOAT else "double"}

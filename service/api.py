@@ -23,6 +23,7 @@ from service.auth import Authenticator
 from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
 from service.culture import culture
 from service.errors import Internal, InvalidArgument, SheetsError
+from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.metrics import Metrics
 from service.render import PdfRenderer
 from service.settings import Settings
@@ -50,6 +51,10 @@ class SheetsApi:
         self._settings = settings
         self._auth = authenticator
         self._renderer = renderer
+        self._work = WorkLimiter(concurrency=settings.max_concurrent_renders, queue=settings.render_queue)
+        self._rate = (
+            RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
+        )
         self.metrics = Metrics(
             "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
         )
@@ -77,6 +82,8 @@ class SheetsApi:
         outcome = "OK"
         try:
             self.authenticate(method_name, authorization)
+            if self._rate is not None:
+                self._rate.admit(customer_key(authorization))
             validate(request)
             return await self._methods[method_name](request)
         except SheetsError as error:
@@ -128,22 +135,23 @@ class SheetsApi:
         settings = self._settings
         target = parse_sftp_address(request.sftp_address)
         check_target(target, username=request.sftp_username, allowed_hosts=settings.sftp_allowed_hosts)
-        location = await upload_pdf(
-            target,
-            username=request.sftp_username,
-            password=request.sftp_password,
-            data=await self._render(request.sheet_num),
-            host_key_policy=settings.sftp_host_keys,
-            known_hosts=settings.data_dir / "known_hosts",
-            allowed_hosts=settings.sftp_allowed_hosts,
-            connect_timeout=settings.sftp_connect_timeout,
-        )
+        async with self._work.slot():
+            location = await upload_pdf(
+                target,
+                username=request.sftp_username,
+                password=request.sftp_password,
+                data=await self._render(request.sheet_num),
+                host_key_policy=settings.sftp_host_keys,
+                known_hosts=settings.data_dir / "known_hosts",
+                allowed_hosts=settings.sftp_allowed_hosts,
+                connect_timeout=settings.sftp_connect_timeout,
+            )
         return pb.ExportSheetSftpResponse(location=location)
 
     async def render_sheet_pdf(self, request: pb.RenderSheetPdfRequest) -> httpbody_pb2.HttpBody:
-        return httpbody_pb2.HttpBody(
-            content_type="application/pdf", data=await self._render(request.sheet_num)
-        )
+        async with self._work.slot():
+            data = await self._render(request.sheet_num)
+        return httpbody_pb2.HttpBody(content_type="application/pdf", data=data)
 
     async def list_sheet_fields(self, request: pb.ListSheetFieldsRequest) -> pb.ListSheetFieldsResponse:
         offset, limit = self._page(request)

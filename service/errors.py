@@ -98,8 +98,15 @@ class Aborted(SheetsError):
 
 
 class ResourceExhausted(SheetsError):
+    """A limit was reached; `retry_after` is whole seconds to wait (REST's Retry-After,
+    gRPC's `retry-after` trailer), when the limit knows."""
+
     grpc_code = "RESOURCE_EXHAUSTED"
     http_status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = None if retry_after is None else max(1, retry_after)
 
 
 class DeadlineExceeded(SheetsError):

@@ -127,7 +127,32 @@ class PreparedRead:
             return await self._readers.fetch(self._sql, ordered)
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            return await self._fetch(raw.driver_connection, self._sql, ordered)
+            try:
+                return await self._fetch(raw.driver_connection, self._sql, ordered)
+            except Exception as exc:
+                # The driver's own error, unwrapped: one that says the database went
+                # away drops the connection and reads as SQLAlchemy's would.
+                if not _is_disconnect(exc):
+                    raise
+                await conn.invalidate(exc)
+                raise sa.exc.OperationalError(self._sql, None, exc, connection_invalidated=True) from None
+
+
+# asyncpg's errors for a connection that is gone; asyncmy raises OperationalError
+# only for those (lost connection, server gone away, cannot connect).
+_DISCONNECT_NAMES = frozenset(("ConnectionDoesNotExistError", "InterfaceError", "OperationalError"))
+_UNAVAILABLE_SQLSTATE = ("08", "53", "57")
+
+
+def _is_disconnect(error: Exception) -> bool:
+    if isinstance(error, (OSError, TimeoutError)):
+        return True
+    if not type(error).__module__.startswith(("asyncpg", "asyncmy")):
+        return False
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _UNAVAILABLE_SQLSTATE
+    return type(error).__name__ in _DISCONNECT_NAMES
 
 
 def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:

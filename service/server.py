@@ -90,18 +90,23 @@ async def start_grpc_server(
     servicer: sheet_service_pb2_grpc.SheetServiceServicer,
     *,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> GrpcServer:
-    """Start serving on `listen` (`host:port`, port 0 picks a free one)."""
+    """Start serving on `listen` (`host:port`, port 0 picks a free one), with
+    TLS when given `credentials`."""
     server = grpc.aio.server(interceptors=interceptors)
     sheet_service_pb2_grpc.add_SheetServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     _add_reflection(server, [SHEET_SERVICE, health.SERVICE_NAME])
-    port = server.add_insecure_port(listen)
+    if credentials is None:
+        port = server.add_insecure_port(listen)
+    else:
+        port = server.add_secure_port(listen, credentials)
     if port == 0:
         raise OSError(f"cannot listen on {listen}")
     await server.start()
     for name in ("", SHEET_SERVICE):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("gRPC listening on %s (port %d)", listen, port)
+    log.info("gRPC listening on %s (port %d, %s)", listen, port, "TLS" if credentials else "plaintext")
     return GrpcServer(server, port, health_servicer)

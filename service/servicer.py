@@ -51,11 +51,12 @@ class SheetServicer(sheet_service_pb2_grpc.SheetServiceServicer):
         try:
             response = await self._api.call(name, request, _authorization(context))
         except SheetsError as error:
-            await context.abort(
-                grpc.StatusCode[error.grpc_code],
-                error.message,
-                trailing_metadata=(("grpc-status-details-bin", status_details(error)),),
-            )
+            details = status_details(error)
+            trailing: tuple[tuple[str, str | bytes], ...] = (("grpc-status-details-bin", details),)
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after:
+                trailing += (("retry-after", str(retry_after)),)
+            await context.abort(grpc.StatusCode[error.grpc_code], error.message, trailing_metadata=trailing)
         assert isinstance(response, kind)
         return response
 

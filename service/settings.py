@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.tls import ServerTls
+
 
 class Permission(StrEnum):
     READ = "read"
@@ -94,6 +96,21 @@ class Settings(BaseSettings):
         default=None,
         description="Open Dental's A-to-Z images folder: Image fields print from its SheetImages",
     )
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain: TLS on both")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key of tls_cert_file")
+    tls_client_ca_file: Path | None = Field(
+        default=None, description="PEM CAs: gRPC requires a client certificate they signed (mTLS)"
+    )
+    allow_plaintext: bool = Field(
+        default=False, description="serve off loopback without TLS (behind a TLS-terminating proxy)"
+    )
+    request_timeout: float = Field(default=60.0, gt=0, description="seconds a REST request may take (504)")
+    max_concurrent_renders: int = Field(default=4, ge=1, description="renders and exports running at once")
+    render_queue: int = Field(default=8, ge=0, description="renders and exports waiting; beyond: 429")
+    rate_limit: float = Field(
+        default=0.0, ge=0, description="requests per second per customer key (token bucket); 0: off"
+    )
+    rate_burst: int = Field(default=20, ge=1, description="requests a customer key may make at once")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -126,17 +143,34 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'sheets.db'}"
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("SHEETS_TLS_CERT_FILE and SHEETS_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("SHEETS_TLS_CLIENT_CA_FILE needs SHEETS_TLS_CERT_FILE and SHEETS_TLS_KEY_FILE")
         return self
 
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
 
+    @property
+    def server_tls(self) -> ServerTls | None:
+        """The listeners' certificate, or None to serve plaintext."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return None
+        return ServerTls(self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file)
+
     def check_listeners(self, *listeners: str) -> None:
-        """Refuse to serve without keys on anything but loopback."""
+        """Refuse to serve without keys, or in plaintext, on anything but loopback."""
         exposed = [listen for listen in listeners if not is_loopback(listen)]
         if exposed and not self.auth_enabled:
             raise ValueError(
                 f"SHEETS_API_KEYS must be set to listen on {', '.join(exposed)}: "
                 "without keys the service only listens on loopback."
+            )
+        if exposed and self.server_tls is None and not self.allow_plaintext:
+            raise ValueError(
+                f"SHEETS_TLS_CERT_FILE (and SHEETS_TLS_KEY_FILE) must be set to listen on "
+                f"{', '.join(exposed)}: keys and patient data would cross the network in plaintext. "
+                "Behind a TLS-terminating proxy, set SHEETS_ALLOW_PLAINTEXT=true."
             )

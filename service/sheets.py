@@ -31,6 +31,7 @@ from service.fill import PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
 from service.models import Sheet, SheetField, now_seconds
 from service.schema import schema_of
+from service.transactions import sheets_are_transactional
 
 __all__ = ["FIELD_COPIED", "SHEET_COPIED", "Practice", "create_sheet", "for_language"]
 
@@ -169,6 +170,10 @@ async def create_sheet(
             DateTimeSheet=now,
             DateTSheetEdited=now,
         )
+        # Without transactions (MyISAM) the sheet stays hidden until all its fields are in.
+        hidden = not await sheets_are_transactional(conn, (models.SHEET.name, models.SHEETFIELD.name))
+        if hidden:
+            sheet.IsDeleted = True
         sheet_table = schema.writable(models.SHEET)
         result = await conn.execute(sa.insert(sheet_table).values(row(sheet) | schema.fresh(models.SHEET)))
         sheet_num = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -181,4 +186,8 @@ async def create_sheet(
         rows = [defaults | {c: field_def[c] for c in FIELD_COPIED} for field_def in chosen]
         filler.fill(rows)
         await bulk_insert(conn, schema.writable(models.SHEETFIELD), rows)
+        if hidden:
+            await conn.execute(
+                sa.update(sheet_table).where(sheet_table.c.SheetNum == sheet_num).values(IsDeleted=False)
+            )
     return sheet_num

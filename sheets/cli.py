@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from service.errors import SheetsError
 from service.settings import Settings
+from service.tls import ClientTls, TlsConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -119,11 +120,19 @@ async def _serve(args: argparse.Namespace) -> None:
     async with AsyncExitStack() as stack:
         try:
             running = await stack.enter_async_context(running_service(settings, prepare=prepare))
+        except TlsConfigError as exc:
+            raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc}") from None
-        print(f"gRPC: {settings.grpc_listen} (port {running.grpc.port})", flush=True)
+        tls = settings.server_tls
+        mtls = " (client certificates required)" if tls and tls.client_ca_file else ""
+        print(
+            f"gRPC{' TLS' if tls else ''}: {settings.grpc_listen} (port {running.grpc.port}){mtls}",
+            flush=True,
+        )
         if running.gateway is not None:
-            print(f"REST: http://{settings.http_listen}/api/v1 (port {running.gateway.port})", flush=True)
+            scheme = "https" if tls else "http"
+            print(f"REST: {scheme}://{settings.http_listen}/api/v1 (port {running.gateway.port})", flush=True)
         # Everything loaded so far lives as long as the process: keep it out of
         # the collector's full passes, which otherwise pause every call.
         gc.collect()
@@ -141,15 +150,22 @@ async def _gateway(args: argparse.Namespace) -> None:
         settings.check_listeners(settings.http_listen)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    if args.target_ca is None and (args.target_cert or args.target_key):
+        raise CommandError("--target-cert and --target-key need --target-ca.")
+    target_tls = ClientTls(args.target_ca, args.target_cert, args.target_key) if args.target_ca else None
     async with AsyncExitStack() as stack:
         try:
-            running = await stack.enter_async_context(remote_gateway(args.target, settings))
+            running = await stack.enter_async_context(
+                remote_gateway(args.target, settings, target_tls=target_tls)
+            )
+        except TlsConfigError as exc:
+            raise CommandError(str(exc)) from None
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc}") from None
-        print(
-            f"REST: http://{settings.http_listen}/api/v1 (port {running.port}) -> gRPC {args.target}",
-            flush=True,
-        )
+        scheme = "https" if settings.server_tls else "http"
+        via = "TLS" if target_tls else "plaintext"
+        where = f"{scheme}://{settings.http_listen}/api/v1 (port {running.port})"
+        print(f"REST: {where} -> gRPC {args.target} ({via})", flush=True)
         await _wait_for_signal()
 
 
@@ -189,6 +205,9 @@ def _parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="serve the REST gateway in front of a remote gRPC target")
     gateway.add_argument("--target", required=True, help="gRPC target host:port")
     gateway.add_argument("--http", help="REST listen address host:port (SHEETS_HTTP_LISTEN)")
+    gateway.add_argument("--target-ca", type=Path, help="PEM CAs: speak TLS to the target, verified by them")
+    gateway.add_argument("--target-cert", type=Path, help="PEM client certificate, if the target wants one")
+    gateway.add_argument("--target-key", type=Path, help="PEM private key of --target-cert")
     gateway.set_defaults(run=_gateway)
     init = sub.add_parser("init-db", help="create the tables that are missing")
     init.set_defaults(run=_init_db)

@@ -15,20 +15,33 @@ from gateway.invokers import remote
 from service.auth import Authenticator
 from service.metrics import http_metrics
 from service.settings import Settings
+from service.tls import ClientTls
 
 
 @asynccontextmanager
-async def remote_gateway(target: str, settings: Settings) -> AsyncIterator[Gateway]:
-    """The REST gateway alone, on `settings.http_listen`, in front of the gRPC `target`.
+async def remote_gateway(
+    target: str, settings: Settings, *, target_tls: ClientTls | None = None
+) -> AsyncIterator[Gateway]:
+    """The REST gateway alone, on `settings.http_listen`, in front of the gRPC `target`
+    (over TLS verified by `target_tls`, when given).
 
     It checks keys of its own where `settings` has them (the target checks
     every call again either way).
     """
     keys = Authenticator(settings.api_keys) if settings.api_keys else None
+    tls = settings.server_tls
+    ssl_context = tls.ssl_context() if tls else None
+    credentials = target_tls.grpc_credentials() if target_tls else None
     app = create_app(
-        partial(remote, target, authenticator=keys),
+        partial(
+            remote, target, authenticator=keys, call_timeout=settings.request_timeout, credentials=credentials
+        ),
         metrics=http_metrics(),
         max_body_bytes=settings.max_body_bytes,
+        request_timeout=settings.request_timeout,
+        page_limit=settings.page_limit,
     )
-    async with serving(app, settings.http_listen, grace=settings.grace_seconds) as gateway:
+    async with serving(
+        app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context
+    ) as gateway:
         yield gateway

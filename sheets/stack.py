@@ -76,11 +76,17 @@ async def running_service(
         if renderer is None:
             renderer = PdfRenderer(settings.render_workers, config=RenderConfig.from_settings(settings))
             stack.push_async_callback(asyncio.to_thread, renderer.close)
+        # Certificates are read before anything serves: a bad file stops the start.
+        tls = settings.server_tls
+        credentials = tls.grpc_credentials() if tls else None
+        ssl_context = tls.ssl_context() if tls and settings.gateway else None
         store = await stack.enter_async_context(SheetStore(engine))
         api = SheetsApi(
             store=store, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
         )
-        grpc_server = await start_grpc_server(settings.grpc_listen, SheetServicer(api))
+        grpc_server = await start_grpc_server(
+            settings.grpc_listen, SheetServicer(api), credentials=credentials
+        )
         stack.push_async_callback(grpc_server.stop, 0)
         gateway = None
         if settings.gateway:
@@ -89,8 +95,10 @@ async def running_service(
                 metrics=http_metrics(),
                 max_body_bytes=settings.max_body_bytes,
                 service_metrics=api.metrics,
+                request_timeout=settings.request_timeout,
+                page_limit=settings.page_limit,
             )
             gateway = await stack.enter_async_context(
-                serving(app, settings.http_listen, grace=settings.grace_seconds)
+                serving(app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context)
             )
         yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway)

@@ -100,9 +100,50 @@ def test_list_sheets_takes_its_query_parameters_with_their_rules() -> None:
     assert list(parameters) == ["PatNum", "Offset", "Limit"]
     assert {p["in"] for p in parameters.values()} == {"query"}
     assert parameters["PatNum"]["required"] is True
-    assert parameters["PatNum"]["schema"] == {"type": "integer", "format": "int64", "minimum": 1}
+    assert parameters["PatNum"]["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+        "example": 1,
+    }
     assert parameters["Offset"]["required"] is False
-    assert parameters["Limit"]["schema"] == {"type": "integer", "format": "int32"}
+    # The API's own paging bounds: Offset from 0, Limit up to the page limit.
+    assert parameters["Offset"]["schema"] == {
+        "type": "integer",
+        "format": "int32",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+    }
+    assert parameters["Limit"]["schema"] == {
+        "type": "integer",
+        "format": "int32",
+        "minimum": 1,
+        "maximum": 100,
+    }
+
+
+def test_the_limit_maximum_is_the_configured_page_limit() -> None:
+    document = build_openapi(ROUTES, title="T", version="1", page_limit=7)
+    (limit,) = [
+        p for p in document["paths"]["/api/v1/sheetdefs"]["get"]["parameters"] if p["name"] == "Limit"
+    ]
+    assert limit["schema"]["maximum"] == 7
+
+
+def test_create_sheet_links_to_the_reads_of_the_sheet_it_created() -> None:
+    links = OPERATIONS["CreateSheet"][2]["responses"]["200"]["links"]
+    assert {name: link["parameters"] for name, link in links.items()} == {
+        "GetSheet": {"path.SheetNum": "$response.body#/SheetNum"},
+        "RenderSheetPdf": {"path.SheetNum": "$response.body#/SheetNum"},
+        "ListSheetFields": {"query.SheetNum": "$response.body#/SheetNum"},
+    }
+    assert all(link["operationId"] == name for name, link in links.items())
+
+
+def test_every_operation_documents_the_limits_it_can_hit() -> None:
+    for _, _, operation in OPERATIONS.values():
+        assert {"429", "503", "504"} <= set(operation["responses"])
 
 
 def test_a_path_parameter_is_required_and_not_repeated_in_the_query() -> None:
@@ -118,8 +159,12 @@ def test_a_path_parameter_is_required_and_not_repeated_in_the_query() -> None:
 
 def test_an_enum_query_parameter_lists_open_dentals_names() -> None:
     (parameter,) = [p for p in OPERATIONS["ListSheetDefs"][2]["parameters"] if p["name"] == "SheetType"]
-    assert parameter["schema"]["enum"][:3] == ["LabelPatient", "LabelCarrier", "LabelReferral"]
-    assert len(parameter["schema"]["enum"]) == 29
+    names, numbers = parameter["schema"]["anyOf"]
+    assert names["enum"][:3] == ["LabelPatient", "LabelCarrier", "LabelReferral"]
+    assert len(names["enum"]) == 29
+    # Open Dental's integers are accepted too, and the document says which.
+    assert numbers["type"] == "integer"
+    assert len(numbers["enum"]) == 29
     assert "integer" in parameter["schema"]["description"]
 
 
@@ -134,8 +179,20 @@ def test_create_sheets_body_carries_the_field_rules() -> None:
     schema = _deref(body["content"]["application/json"]["schema"])
     assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote"]
     assert schema["required"] == ["SheetDefNum", "PatNum"]
-    assert schema["properties"]["PatNum"] == {"type": "integer", "format": "int64", "minimum": 1}
-    assert schema["properties"]["InternalNote"] == {"type": "string", "maxLength": 65535}
+    assert schema["properties"]["PatNum"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+        "example": 1,
+    }
+    assert schema["properties"]["InternalNote"] == {
+        "type": "string",
+        "maxLength": 65535,
+        "x-maxBytes": 65535,
+        "description": "At most 65535 bytes of UTF-8.",
+        "nullable": True,
+    }
     assert schema["additionalProperties"] is False
 
 

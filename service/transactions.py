@@ -1,0 +1,42 @@
+"""Whether the tables a sheet is written to have transactions.
+
+Open Dental's own databases are often MyISAM, where a failure between the sheet
+row and its fields would leave a visible half sheet: there the sheet is written
+hidden (`IsDeleted=1`), its fields next, then revealed. Everywhere else one
+transaction holds the lot.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# MariaDB/MySQL storage engines with transactions; any other (MyISAM, Aria,
+# MEMORY, CSV, ...) commits each statement on its own.
+_TRANSACTIONAL_ENGINES = frozenset(("innodb", "xtradb", "ndbcluster", "ndb", "tokudb", "rocksdb"))
+_KNOWN: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+async def sheets_are_transactional(conn: AsyncConnection, tables: tuple[str, ...]) -> bool:
+    """True unless one of `tables` is on a MariaDB/MySQL engine without
+    transactions; learned once per engine (tables do not change engine under a
+    running service)."""
+    engine = conn.engine.sync_engine
+    known = _KNOWN.get(engine)
+    if known is not None:
+        return known
+    transactional = True
+    if conn.dialect.name == "mysql":
+        rows = await conn.execute(
+            sa.text(
+                "SELECT ENGINE FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :names"
+            ).bindparams(sa.bindparam("names", expanding=True)),
+            {"names": list(tables)},
+        )
+        transactional = all((name or "").lower() in _TRANSACTIONAL_ENGINES for (name,) in rows)
+    _KNOWN[engine] = transactional
+    return transactional

@@ -1,0 +1,44 @@
+"""A process that creates a sheet and stops dead just before the sheet's fields
+are written, for tests/test_crash.py to SIGKILL at that moment.
+
+    python -m tests._create_and_stall DATABASE_URL SHEETDEFNUM PATNUM
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from service import db
+from service.settings import Settings
+from service.sheets import Practice, create_sheet
+
+MARKER = "about to insert the fields"
+
+
+async def _main(url: str, sheet_def_num: int, pat_num: int) -> None:
+    engine = db.create_engine(url)
+
+    @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _stall(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SHEETFIELD"):
+            print(MARKER, flush=True)
+            # Blocks the whole process, mid-create, until it is killed.
+            time.sleep(120)
+
+    await create_sheet(
+        engine,
+        sheet_def_num=sheet_def_num,
+        pat_num=pat_num,
+        internal_note="killed mid-create",
+        practice=Practice.from_settings(Settings(database_url=url)),
+    )
+    print("created: the kill came too late", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
