@@ -30,6 +30,7 @@ class FuzzRun:
     exit_code: int
     output: str
     report: dict[str, Any]
+    folder: Path
 
     @property
     def cases(self) -> int:
@@ -37,8 +38,15 @@ class FuzzRun:
         found = re.search(r"Test cases:\s+([0-9,]+) generated", self.output)
         return int(found.group(1).replace(",", "")) if found else 0
 
+    def har_entries(self) -> list[dict[str, Any]]:
+        """Every request and response of the run (with `har=True`)."""
+        entries: list[dict[str, Any]] = []
+        for path in sorted(self.folder.glob("har-*.json")):
+            entries += json.loads(path.read_text())["log"]["entries"]
+        return entries
 
-async def run_schemathesis(base_url: str, folder: Path, *, max_examples: int) -> FuzzRun:
+
+async def run_schemathesis(base_url: str, folder: Path, *, max_examples: int, har: bool = False) -> FuzzRun:
     """Run `st run` against `base_url` and return its exit code, output and JSON report."""
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     args = [
@@ -65,7 +73,7 @@ async def run_schemathesis(base_url: str, folder: Path, *, max_examples: int) ->
         "all",
         "--no-color",
         "--report",
-        "json",
+        "json,har" if har else "json",
         "--report-dir",
         str(folder),
     ]
@@ -76,11 +84,11 @@ async def run_schemathesis(base_url: str, folder: Path, *, max_examples: int) ->
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=folder
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=300)
-    return FuzzRun(process.returncode or 0, out.decode(errors="replace"), _report(folder))
+    return FuzzRun(process.returncode or 0, out.decode(errors="replace"), _report(folder), folder)
 
 
 def _report(folder: Path) -> dict[str, Any]:
-    reports = sorted(folder.glob("*.json"))
+    reports = sorted(folder.glob("json-*.json"))
     return json.loads(reports[-1].read_text()) if reports else {}
 
 
