@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 
-.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden clean
+.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden reliability clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ docs: $(INSTALLED)
 # Golden pictures of Open Dental's sheet definitions (tests/golden), after a deliberate visual change.
 golden: $(INSTALLED)
 	$(PY) -m tests._golden
+
+# docs/reliability.md from a real run: fuzzing, injected faults, every limit hit (about a minute).
+reliability: $(INSTALLED)
+	$(PY) tools/reliability.py docs/reliability.md
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py
