@@ -188,6 +188,31 @@ async def _render(args: argparse.Namespace) -> None:
     print(f"{args.output}: sheet {args.sheet_num}, {len(pdf)} bytes")
 
 
+def _shown(name: str, value: object) -> str:
+    """A setting as `sheets config` prints it: secrets masked."""
+    if name == "api_keys":
+        keys: Any = value
+        return ", ".join(f"{key.developer_key}/*** ({key.permission})" for key in keys) or "(unset: auth off)"
+    if name == "database_url":
+        from sqlalchemy.engine import make_url
+
+        return make_url(str(value)).render_as_string(hide_password=True)
+    if value is None or value == ():
+        return "(unset)"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+async def _config(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    for name in type(settings).model_fields:
+        print(f"SHEETS_{name.upper()}={_shown(name, getattr(settings, name))}")
+    tls = settings.server_tls
+    mtls = ", client certificates required on gRPC" if tls and tls.client_ca_file else ""
+    print(f"# TLS: {'on both surfaces' + mtls if tls else 'off (plaintext; loopback only unless allowed)'}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheets", description="Open Dental's Sheets API: gRPC service and REST gateway."
@@ -218,6 +243,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("sheet_num", type=int, metavar="SHEETNUM")
     render.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.pdf")
     render.set_defaults(run=_render)
+    config = sub.add_parser("config", help="print the effective settings (secrets masked)")
+    config.set_defaults(run=_config)
     seed = sub.add_parser("seed-demo", help="add demo patients and the built-in sheet definitions")
     seed.set_defaults(run=_seed_demo)
     return parser

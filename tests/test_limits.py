@@ -20,6 +20,7 @@ from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from service.errors import ResourceExhausted
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.render import PdfRenderer
+from sheets.cli import main
 from tests._sftp_servers import SilentServer
 from tests._stack import ALL_KEY, READ_KEY, Rest, Stack, running_stack
 
@@ -249,3 +250,28 @@ async def test_malformed_http_is_400_logged_at_info_without_a_traceback(
     assert all(r.levelno == logging.INFO for r in malformed)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert "custkey" not in caplog.text
+
+
+def test_sheets_config_shows_every_limit_and_tls_setting_with_secrets_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHEETS_API_KEYS", "dev1/SecretCustomer42=read")
+    monkeypatch.setenv("SHEETS_DATABASE_URL", "mysql+asyncmy://office:DbPassw0rd@127.0.0.1/od")
+    monkeypatch.setenv("SHEETS_RATE_LIMIT", "5")
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    for setting in (
+        "SHEETS_MAX_BODY_BYTES=1048576",
+        "SHEETS_REQUEST_TIMEOUT=60.0",
+        "SHEETS_MAX_CONCURRENT_RENDERS=4",
+        "SHEETS_RENDER_QUEUE=8",
+        "SHEETS_RATE_LIMIT=5.0",
+        "SHEETS_RATE_BURST=20",
+        "SHEETS_TLS_CERT_FILE=(unset)",
+        "SHEETS_TLS_CLIENT_CA_FILE=(unset)",
+        "SHEETS_ALLOW_PLAINTEXT=false",
+        "SHEETS_API_KEYS=dev1/*** (read)",
+    ):
+        assert setting in out
+    assert "SecretCustomer42" not in out
+    assert "DbPassw0rd" not in out
