@@ -163,7 +163,8 @@ async def test_the_rate_limit_is_per_customer_key_with_retry_after(
         status, message, response = await rest.request("GET", "/api/v1/sheetdefs")
         assert status == 429
         assert message == "Too many requests for this API key. Try again later."
-        assert response.headers["Retry-After"] == "2"
+        # Half a token per second: up to 2 s until the next one (less if the three took a while).
+        assert response.headers["Retry-After"] in ("1", "2")
         # Another customer's key has its own bucket.
         assert (await rest.request("GET", "/api/v1/sheetdefs", auth=READ_KEY))[0] == 200
         async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
