@@ -263,3 +263,26 @@ async def test_readme_tls_examples_run_against_a_tls_service(tmp_path: Path, cer
             out = await _readme_command(line, swaps, tmp_path)
             # Each answers JSON over the verified connection (grpcurl prints {} for an empty list).
             json.loads(out)
+
+
+async def test_the_readme_self_signed_certificate_serves_the_tls_examples(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None or shutil.which("curl") is None:
+        unavailable("openssl or curl is not installed")
+    (make,) = readme_blocks("certs")
+    assert make.startswith("openssl ")
+    await _readme_command(make, {}, tmp_path)
+    # Self-signed: the certificate is its own CA.
+    (tmp_path / "ca.pem").write_bytes((tmp_path / "server.pem").read_bytes())
+    env = {
+        "SHEETS_TLS_CERT_FILE": str(tmp_path / "server.pem"),
+        "SHEETS_TLS_KEY_FILE": str(tmp_path / "server.key"),
+        "SHEETS_API_KEYS": "devkey/custkey",
+        "SHEETS_DATA_DIR": str(tmp_path / "data"),
+    }
+    code, output = await run_cli("seed-demo", env=env)
+    assert code == 0, output
+    args = ["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+    async with serving(*args, env=env, ports=2) as (grpc_port, http_port):
+        swaps = {"127.0.0.1:50051": f"127.0.0.1:{grpc_port}", "127.0.0.1:30222": f"127.0.0.1:{http_port}"}
+        for line in readme_blocks("tls"):
+            json.loads(await _readme_command(line, swaps, tmp_path))
