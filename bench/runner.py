@@ -167,10 +167,11 @@ def h2load_argv(
     streams: int = 1,
     rps: float | None = None,
     log: Path | None = None,
+    duration: float | None = None,
 ) -> list[str]:
     argv = [
         "h2load",
-        f"-n{requests}",
+        f"-n{requests}" if duration is None else f"-D{duration:g}",
         f"-c{clients}",
         f"-m{streams}",
         "-t1",
@@ -196,17 +197,33 @@ class Grpc:
         self.server = server
         self.url = f"http://127.0.0.1:{server.ready['grpc_port']}{path}"
         self.response_bytes = response_bytes
-        self._data = server.scratch / f"request-{abs(hash((path, request.SerializeToString())))}.bin"
+        name = f"{path.rsplit('/', 1)[-1]}-{request.SerializeToString().hex()[:40]}"
+        self._data = server.scratch / f"{name}.bin"
         self._data.write_bytes(grpc_frame(request))
+        self._log = server.scratch / f"{name}.log"
 
-    def argv(self, requests: int, clients: int, streams: int = 1, rps: float | None = None) -> list[str]:
-        log = self.server.scratch / "h2load.log"
+    def argv(
+        self,
+        requests: int,
+        clients: int,
+        streams: int = 1,
+        rps: float | None = None,
+        duration: float | None = None,
+    ) -> list[str]:
+        self._log.unlink(missing_ok=True)
         return h2load_argv(
-            self.url, data=self._data, requests=requests, clients=clients, streams=streams, rps=rps, log=log
+            self.url,
+            data=self._data,
+            requests=requests,
+            clients=clients,
+            streams=streams,
+            rps=rps,
+            log=self._log,
+            duration=duration,
         )
 
     def finish(self, stdout: str) -> Load:
-        log = self.server.scratch / "h2load.log"
+        log = self._log
         load = parse_h2load(stdout, log.read_text() if log.exists() else "")
         if self.response_bytes is not None and load.data_bytes != load.requests * self.response_bytes:
             load.problems.append(
