@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 
-.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden reliability clean
+.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,10 +34,38 @@ golden: $(INSTALLED)
 reliability: $(INSTALLED)
 	$(PY) tools/reliability.py docs/reliability.md
 
+# SPEC §9's targets with h2load and wrk (Debian: nghttp2-client wrk); several
+# minutes. Writes docs/benchmarks.json, docs/benchmarks.png and the README's figures.
+BENCH_INSTALLED := $(VENV)/.bench-installed
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_INSTALLED)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The plot and the README's figures again, from docs/benchmarks.json.
+bench-docs: $(BENCH_INSTALLED)
+	$(PY) -m bench.report
+
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py
 
-check-gen: $(INSTALLED)
+check-# SPEC §9's targets with h2load and wrk (Debian: nghttp2-client wrk); several
+# minutes. Writes docs/benchmarks.json, docs/benchmarks.png and the README's figures.
+BENCH_INSTALLED := $(VENV)/.bench-installed
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: $(BENCH_INSTALLED)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The plot and the README's figures again, from docs/benchmarks.json.
+bench-docs: $(BENCH_INSTALLED)
+	$(PY) -m bench.report
+
+gen: $(INSTALLED)
 	$(PY) tools/codegen.py --check
 
 lint: $(INSTALLED)

@@ -326,7 +326,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            cwd=_ROOT,
+            cwd=ROOT,
             env=None if env is None else os.environ | env,
         )
         assert self.process.stdout is not None
@@ -369,7 +369,7 @@ class Server:
         self._log.close()
 
 
-_ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _json_line(stdout: IO[str]) -> dict[str, Any]:
@@ -381,12 +381,12 @@ def _json_line(stdout: IO[str]) -> dict[str, Any]:
 
 
 def python() -> str:
-    venv = _ROOT / ".venv" / "bin" / "python"
+    venv = ROOT / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else "python3"
 
 
 def sheets_command() -> str:
-    venv = _ROOT / ".venv" / "bin" / "sheets"
+    venv = ROOT / ".venv" / "bin" / "sheets"
     return str(venv) if venv.exists() else "sheets"
 
 
