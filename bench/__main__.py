@@ -3,7 +3,7 @@ docs/benchmarks.png and the README's figures written.
 
     .venv/bin/python -m bench [--only P1,P7] [--no-databases] [--no-write]
 
-P1–P4 run on SQLite, and on MariaDB and PostgreSQL (informative) where
+P1-P4 run on SQLite, and on MariaDB and PostgreSQL (informative) where
 SHEETS_BENCH_MYSQL_URL / SHEETS_BENCH_POSTGRES_URL (or the tests'
 SHEETS_TEST_MYSQL_URL / SHEETS_TEST_POSTGRES_URL) name a server: each in a
 database of its own the bench creates and drops. Exit status 1 when a load run
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
+from typing import Any
 
 from bench import create, export, latency, memory, render, report, runner, scale, throughput
 from bench.databases import DATABASES, scratch_database
@@ -52,13 +53,15 @@ def _versions(server_versions: dict[str, str]) -> dict[str, str]:
     versions = {"Python": platform.python_version()}
     for package in ("grpcio", "protobuf", "SQLAlchemy", "aiosqlite", "aiohttp", "reportlab", "xhtml2pdf"):
         versions[package] = metadata.version(package)
-    versions["h2load (nghttp2)"] = _tool_version(["h2load", "--version"]).lstrip("nghttp2/")
+    versions["h2load (nghttp2)"] = _tool_version(["h2load", "--version"]).removeprefix("nghttp2/")
     versions["wrk"] = _tool_version(["wrk", "--version"])
     return versions | server_versions
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument("--only", default="", help="comma-separated targets, e.g. P1,P7 (implies --no-write)")
     parser.add_argument("--no-databases", action="store_true", help="P1-P4 on SQLite only")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
@@ -98,16 +101,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 found = [r for r in step() if wanted(r.key)]
                 results += found
                 for result in found:
-                    print(f"{result.key:<4} {result.database:<10} {result.figure.median:8.3g} "
-                          f"({result.figure.low:.3g}-{result.figure.high:.3g})  target {result.target:<8} "
-                          f"{'met' if result.met else 'MISSED'}  {result.detail}", flush=True)
+                    print(
+                        f"{result.key:<4} {result.database:<10} {result.figure.median:8.3g} "
+                        f"({result.figure.low:.3g}-{result.figure.high:.3g})  target {result.target:<8} "
+                        f"{'met' if result.met else 'MISSED'}  {result.detail}",
+                        flush=True,
+                    )
                 print(f"     ({time.monotonic() - began:.0f} s)", flush=True)
                 runner.pause()
     except LoadFailed as failure:
         print(f"make bench: a load run failed, so no figure of it counts: {failure}", file=sys.stderr)
         return 1
     results.sort(key=lambda r: (int(r.key[1:]), r.database != "sqlite", r.database))
-    doc = {
+    rows = [r.as_json() for r in results]
+    doc: dict[str, Any] = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "runs": max(runner.RUNS, 3),
         "seconds": runner.SECONDS,
@@ -121,15 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "load_core": runner.load_core(),
         },
         "versions": _versions(server_versions),
-        "results": [r.as_json() for r in results],
+        "results": rows,
     }
     print()
-    print(report.table(doc["results"]))
+    print(report.table(rows))
     if not (only or args.no_write):
         report.JSON_PATH.write_text(json.dumps(doc, indent=2) + "\n")
         report.plot(doc)
         report.update_readme(doc)
-        print(f"\nwrote {report.JSON_PATH.relative_to(report.ROOT)}, {report.PNG_PATH.relative_to(report.ROOT)}, README.md")
+        print("\nwrote docs/benchmarks.json, docs/benchmarks.png and README.md's figures")
     missed = [r for r in results if not r.met and not r.informative]
     return 1 if missed else 0
 

@@ -17,7 +17,9 @@ LISTS = 400
 def measure() -> list[Result]:
     with serving() as server:
         ready = server.ready
-        listing = Grpc(server, runner.GRPC_PATH + "ListSheets", pb.ListSheetsRequest(pat_num=ready["patient_20"]))
+        listing = Grpc(
+            server, runner.GRPC_PATH + "ListSheets", pb.ListSheetsRequest(pat_num=ready["patient_20"])
+        )
         create = Grpc(
             server,
             runner.GRPC_PATH + "CreateSheet",

@@ -1,4 +1,4 @@
-"""MariaDB and PostgreSQL for P1–P4: a uniquely named database on a shared
+"""MariaDB and PostgreSQL for P1-P4: a uniquely named database on a shared
 server, created for one measurement and dropped after it."""
 
 from __future__ import annotations

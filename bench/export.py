@@ -18,7 +18,9 @@ def measure() -> list[Result]:
     with serving("--sftp") as server:
         ready = server.ready
         sheet_num = ready["medical_sheets"][0]
-        render = Grpc(server, runner.GRPC_PATH + "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=sheet_num))
+        render = Grpc(
+            server, runner.GRPC_PATH + "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=sheet_num)
+        )
         export = Grpc(
             server,
             runner.GRPC_PATH + "ExportSheetSftp",

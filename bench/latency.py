@@ -33,7 +33,9 @@ def measure() -> list[Result]:
             pb.ListSheetsRequest(pat_num=ready["patient_20"]),
         )
         export = Grpc(
-            server, runner.GRPC_PATH + "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=ready["medical_sheets"][0])
+            server,
+            runner.GRPC_PATH + "RenderSheetPdf",
+            pb.RenderSheetPdfRequest(sheet_num=ready["medical_sheets"][0]),
         )
         export.run(EXPORTS * 2, EXPORTS)  # warm: every worker has laid out the definition
         _listing(listing, runner.WARMUP_SECONDS)

@@ -69,7 +69,7 @@ def measure() -> list[Result]:
         cold.append(run["cold"] / run["reportlab"])
 
     def ms(name: str) -> float:
-        return statistics.median(m[name] for m in medians) * 1000
+        return float(statistics.median(m[name] for m in medians)) * 1000
 
     return [
         Result(

@@ -18,13 +18,13 @@ END = "<!-- end of benchmarks -->"
 
 
 def _figure(row: Mapping[str, Any]) -> str:
-    return f"{row['median']:g} ({row['min']:g}–{row['max']:g})"
+    return f"{row['median']:g} ({row['min']:g}-{row['max']:g})"
 
 
 def table(rows: Sequence[Mapping[str, Any]]) -> str:
     """The results as a Markdown table, one line per target and database."""
     lines = [
-        "| # | measure | database | median (min–max) | target | met | detail |",
+        "| # | measure | database | median (min-max) | target | met | detail |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -86,15 +86,21 @@ def plot(doc: Mapping[str, Any], path: Path = PNG_PATH) -> None:
     best = [_score(r, r["max"] if r["target"].startswith(">=") else r["min"]) for r in rows]
     figure, axes = plt.subplots(figsize=(11, 0.38 * len(rows) + 1.6))
     ys = list(range(len(rows)))[::-1]
-    colors = [
-        ("#9db8d9" if r["informative"] else "#2b6cb0") if r["met"] else ("#f3b0a8" if r["informative"] else "#c53030")
-        for r in rows
-    ]
+    palette = {
+        (True, False): "#2b6cb0",
+        (True, True): "#9db8d9",
+        (False, False): "#c53030",
+        (False, True): "#f3b0a8",
+    }
+    colors = [palette[(r["met"], r["informative"])] for r in rows]
     axes.barh(ys, scores, color=colors)
     axes.errorbar(
         scores,
         ys,
-        xerr=[[s - w for s, w in zip(scores, worst, strict=True)], [b - s for s, b in zip(scores, best, strict=True)]],
+        xerr=[
+            [s - w for s, w in zip(scores, worst, strict=True)],
+            [b - s for s, b in zip(scores, best, strict=True)],
+        ],
         fmt="none",
         ecolor="black",
         capsize=3,
@@ -103,8 +109,9 @@ def plot(doc: Mapping[str, Any], path: Path = PNG_PATH) -> None:
     axes.axvline(1.0, color="black", linestyle="--", linewidth=1)
     axes.set_yticks(ys, labels, fontsize=7)
     axes.set_xscale("log")
-    axes.set_xlabel("measured / target (right of the dashed line: met; bars: median, whiskers: min–max)")
-    axes.set_title(f"make bench, {doc['date']}: {doc['machine']['cpu']}, {doc['machine']['cores']} cores", fontsize=9)
+    axes.set_xlabel("measured / target (right of the dashed line: met; bars: median, whiskers: min-max)")
+    machine = doc["machine"]
+    axes.set_title(f"make bench, {doc['date']}: {machine['cpu']}, {machine['cores']} cores", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

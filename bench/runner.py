@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import grpc
-
 from google.protobuf.message import Message
 
 from bench.server import AUTHORIZATION
@@ -114,7 +113,7 @@ def parse_h2load(stdout: str, log: str = "") -> Load:
     )
     if not (finished and counts and status and data):
         raise LoadFailed(f"h2load printed no summary:\n{stdout[-2000:]}")
-    total, _, done, succeeded, failed, errored, timeout = map(int, counts.groups())
+    total, _, done, _succeeded, failed, errored, timeout = map(int, counts.groups())
     ok, redirect, client, server = map(int, status.groups())
     seconds = float(finished.group(1)) * _UNIT[finished.group(2)]
     load = Load(requests=done, seconds=seconds, data_bytes=int(data.group(1)))
@@ -261,7 +260,7 @@ class Rest:
                 "wrk",
                 "-t1",
                 f"-c{connections}",
-                f"-d{seconds:g}s",
+                f"-d{max(1, round(seconds))}s",
                 "--latency",
                 "-H",
                 f"Authorization: {AUTHORIZATION}",
@@ -340,7 +339,7 @@ class Server:
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.ready['http_port']}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback, our own server)
+        with urllib.request.urlopen(url, timeout=10) as response:
             text: str = response.read().decode()
         return text
 
@@ -401,7 +400,7 @@ def ask(server: Server, method: str, request: Message, response: type[_M]) -> _M
             request_serializer=type(request).SerializeToString,
             response_deserializer=response.FromString,
         )
-        answer: _M = call(request, metadata=[("authorization", AUTHORIZATION)], timeout=60)
+        answer: _M = call(request, metadata=(("authorization", AUTHORIZATION),), timeout=60)
     return answer
 
 

@@ -118,13 +118,12 @@ class _SftpUser(asyncssh.SSHServer):
 
 async def _sftp_server(root: Path) -> tuple[asyncssh.SSHAcceptor, str]:
     password = secrets.token_urlsafe(16)
-    root.mkdir(parents=True, exist_ok=True)
     acceptor = await asyncssh.listen(
         "127.0.0.1",
         0,
         server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
         server_factory=lambda: _SftpUser(password),
-        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root)),
+        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=bytes(root)),
     )
     return acceptor, password
 
@@ -133,7 +132,7 @@ async def _serve(args: argparse.Namespace) -> None:
     settings = Settings(
         database_url=args.database_url or f"sqlite+aiosqlite:///{args.data_dir / 'bench.db'}",
         data_dir=args.data_dir,
-        api_keys=API_KEYS,  # type: ignore[arg-type]
+        api_keys=API_KEYS,
         grpc_listen="127.0.0.1:0",
         http_listen="127.0.0.1:0",
         render_workers=args.render_workers,
@@ -154,6 +153,7 @@ async def _serve(args: argparse.Namespace) -> None:
         }
         acceptor = None
         if args.sftp:
+            (args.data_dir / "sftp").mkdir()
             acceptor, password = await _sftp_server(args.data_dir / "sftp")
             ready |= {"sftp_port": acceptor.get_port(), "sftp_user": SFTP_USER, "sftp_password": password}
         # As `sheets serve` does: what start-up loaded stays out of the collector's passes.

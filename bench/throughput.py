@@ -1,4 +1,4 @@
-"""P1–P4: ListSheets' throughput next to Health/Check (gRPC, h2load) and the
+"""P1-P4: ListSheets' throughput next to Health/Check (gRPC, h2load) and the
 REST gateway's next to gRPC's (HTTP/1.1, wrk), in-process and as its own process.
 
 Each run measures every surface once, back to back, so that what disturbs the

@@ -22,14 +22,14 @@ from service import convert
 from service.auth import Authenticator
 from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
 from service.culture import culture
-from service.errors import Internal, InvalidArgument, SheetsError
+from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.metrics import Metrics
 from service.render import PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
 from service.sheets import Practice
-from service.store import SheetStore
+from service.store import SheetStore, SourceUnavailable
 from service.validation import validate
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,30 @@ class SheetsApi:
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 
     async def _render(self, sheet_num: int) -> bytes:
-        sheet, fields = await self._store.load_sheet(sheet_num=sheet_num)
-        return await self._renderer.render(sheet, fields)
+        # The event loop only dispatches: a worker reads the sheet itself where
+        # it can (SQLite), or gets the driver's rows to build the mappings from.
+        source = self._store.worker_reader
+        if source is not None:
+            try:
+                pdf = await self._renderer.render_stored(source, sheet_num)
+            except SourceUnavailable as exc:
+                log.warning("render worker: database unavailable: %s", exc)
+                raise Unavailable("The database is unavailable. Try again later.") from None
+            if pdf is None:
+                raise NotFound("Sheet not found.")
+            return pdf
+        return await self._renderer.render_snapshot(await self._store.load_snapshot(sheet_num=sheet_num))
+
+    async def warm_renderer(self) -> None:
+        """Start the render workers and lay out the definitions in use in each, ahead of requests."""
+        source = self._store.worker_reader
+        if source is not None:
+            try:
+                warmed = await self._renderer.warm(source)
+            except Exception:
+                log.warning("the render workers could not be warmed up", exc_info=True)
+                return
+            log.info("%d render worker(s) warmed up", warmed)
 
     async def export_sheet_sftp(self, request: pb.ExportSheetSftpRequest) -> pb.ExportSheetSftpResponse:
         # Everything that needs no connection is checked before rendering.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 import sqlalchemy as sa
@@ -101,6 +101,24 @@ class SqliteReaders:
         self._all.clear()
 
 
+class CompiledRead(NamedTuple):
+    """A SELECT compiled for one dialect: its SQL, its parameters' order and defaults (picklable)."""
+
+    sql: str
+    order: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: sa.Select[Any], dialect: sa.Dialect) -> CompiledRead:
+        compiled = statement.compile(dialect=dialect)
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def bind(self, **params: Any) -> tuple[str, list[Any]]:
+        """The SQL and its positional parameters, for a DB-API `execute`."""
+        values = self.defaults | params
+        return self.sql, [values[name] for name in self.order]
+
+
 class PreparedRead:
     """One SELECT with named bind parameters, ready to run on `engine`
     (or on `readers`, where the engine is SQLite's)."""
@@ -108,12 +126,9 @@ class PreparedRead:
     def __init__(
         self, engine: AsyncEngine, statement: sa.Select[Any], readers: SqliteReaders | None = None
     ) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+        self.compiled = CompiledRead.of(statement, engine.dialect)
         self._engine = engine
         self._readers = readers
-        self._sql = str(compiled)
-        self._order = tuple(compiled.positiontup or ())
-        self._defaults = dict(compiled.params)
         fetch = _FETCH.get(engine.dialect.driver)
         if fetch is None:
             raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
@@ -121,21 +136,20 @@ class PreparedRead:
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
         """All rows, as the driver returns them."""
-        values = self._defaults | params
-        ordered = [values[name] for name in self._order]
+        sql, ordered = self.compiled.bind(**params)
         if self._readers is not None:
-            return await self._readers.fetch(self._sql, ordered)
+            return await self._readers.fetch(sql, ordered)
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             try:
-                return await self._fetch(raw.driver_connection, self._sql, ordered)
+                return await self._fetch(raw.driver_connection, sql, ordered)
             except Exception as exc:
                 # The driver's own error, unwrapped: one that says the database went
                 # away drops the connection and reads as SQLAlchemy's would.
                 if not _is_disconnect(exc):
                     raise
                 await conn.invalidate(exc)
-                raise sa.exc.OperationalError(self._sql, None, exc, connection_invalidated=True) from None
+                raise sa.exc.OperationalError(sql, None, exc, connection_invalidated=True) from None
 
 
 # asyncpg's errors for a connection that is gone; asyncmy raises OperationalError

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from xhtml2pdf.config.resources import ResourceAccessPolicy
@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 PT_PER_PX = 0.72
 SIGNED_FONT_PT = 8.25
@@ -521,6 +522,51 @@ class RenderCounts:
         )
 
 
+class SheetRows(Protocol):
+    """A sheet and its fields as they travel to a worker (the store's SheetSnapshot)."""
+
+    def rows(self) -> tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]: ...
+
+
+class SheetSource(Protocol):
+    """What a worker reads a sheet from itself (the store's WorkerReader; picklable)."""
+
+    def load(self, sheet_num: int) -> SheetRows | None: ...
+
+    def recent_sheets(self, limit: int) -> list[int]: ...
+
+
+# Definitions a worker lays out ahead of the first request for one.
+WARM_DEFINITIONS = 16
+_WARMED: set[int] = set()
+
+
+def _render_rows(render_fn: RenderFunction, snapshot: SheetRows) -> bytes | Rendered:
+    return render_fn(*snapshot.rows())
+
+
+def _render_stored(render_fn: RenderFunction, source: SheetSource, sheet_num: int) -> bytes | Rendered | None:
+    # In the worker: the sheet is read here, so the event loop never holds its rows.
+    snapshot = source.load(sheet_num)
+    return None if snapshot is None else render_fn(*snapshot.rows())
+
+
+def _warm(render_fn: RenderFunction, source: SheetSource) -> tuple[int, bool]:
+    """Lays out the newest sheet of each definition in use, once per worker: (pid, laid out now)."""
+    pid = os.getpid()
+    if pid in _WARMED:
+        return pid, False
+    _WARMED.add(pid)
+    for sheet_num in source.recent_sheets(WARM_DEFINITIONS):
+        snapshot = source.load(sheet_num)
+        if snapshot is not None:
+            try:
+                render_fn(*snapshot.rows())
+            except Exception:  # a sheet that cannot render fails its own request, not the warm-up
+                log.warning("warming up: sheet %d did not render", sheet_num, exc_info=True)
+    return pid, True
+
+
 class PdfRenderer:
     """Renders sheets in a pool of worker processes, so the event loop keeps serving.
 
@@ -529,6 +575,10 @@ class PdfRenderer:
     test says otherwise. The fonts are found here, once (what is missing is
     logged), and registered in each worker as it starts. A worker that dies
     fails its render and the pool is replaced, so later renders work.
+    Workers read a sheet themselves where a `SheetSource` says how
+    (`render_stored`); otherwise they get a compact snapshot of its rows
+    (`render_snapshot`). The PDF comes back as the result's bytes, copied once
+    across the pipe.
     """
 
     def __init__(
@@ -556,27 +606,52 @@ class PdfRenderer:
             initargs=(self.config, self.fonts),
         )
 
-    async def render(self, sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
-        """The sheet's PDF, rendered in a worker process."""
+    async def _submit(self, function: Callable[..., _R], *args: Any) -> _R:
         if self._closed:
             raise RuntimeError("the PdfRenderer is closed")
         pool = self._pool
-        rows = [dict(field) for field in fields]
         try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                pool, self._render_fn, dict(sheet), rows
-            )
+            return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
         except BrokenProcessPool:
             if pool is self._pool and not self._closed:
                 self._pool = self._new_pool()
                 pool.shutdown(wait=False)
             raise
+
+    def _counted(self, result: bytes | Rendered) -> bytes:
         if isinstance(result, Rendered):
             with self.counts.lock:
                 self.counts.replaced_characters += result.replaced_characters
                 self.counts.missing_images += result.missing_images
             return result.pdf
         return result
+
+    async def render(self, sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
+        """The sheet's PDF, rendered in a worker process."""
+        rows = [dict(field) for field in fields]
+        return self._counted(await self._submit(self._render_fn, dict(sheet), rows))
+
+    async def render_snapshot(self, snapshot: SheetRows) -> bytes:
+        """The PDF of a sheet whose rows the caller read; the worker builds the mappings."""
+        return self._counted(await self._submit(_render_rows, self._render_fn, snapshot))
+
+    async def render_stored(self, source: SheetSource, sheet_num: int) -> bytes | None:
+        """The PDF of a sheet a worker reads from `source` itself; None when there is no such sheet."""
+        result = await self._submit(_render_stored, self._render_fn, source, sheet_num)
+        return None if result is None else self._counted(result)
+
+    async def warm(self, source: SheetSource, rounds: int = 3) -> int:
+        """Start every worker and have each lay out the definitions in use (newest first);
+        how many workers did. Jobs go to whichever worker is free, so a round that
+        lands twice on one worker is followed by another."""
+        warmed: set[int] = set()
+        for _ in range(rounds):
+            jobs = [self._submit(_warm, self._render_fn, source) for _ in range(self.workers)]
+            for pid, _now in await asyncio.gather(*jobs):
+                warmed.add(pid)
+            if len(warmed) >= self.workers:
+                break
+        return len(warmed)
 
     def close(self) -> None:
         """Stop the workers, cancelling renders not yet started; waits for running ones."""

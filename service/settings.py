@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="requests per second per customer key (token bucket); 0: off"
     )
     rate_burst: int = Field(default=20, ge=1, description="requests a customer key may make at once")
+    render_warmup: bool = Field(
+        default=True, description="start the PDF workers with the service and lay out the definitions in use"
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod

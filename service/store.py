@@ -12,7 +12,9 @@ import functools
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
@@ -21,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import convert, models, schema, sheets
 from service.culture import EN_US, Culture
-from service.db import write_transaction
+from service.db import SQLITE_BUSY_TIMEOUT_MS, write_transaction
 from service.db_errors import is_outage, translate
 from service.enums import SheetFieldType
 from service.errors import InvalidArgument, NotFound
 from service.fill import Practice
-from service.reads import PreparedRead, SqliteReaders
+from service.reads import CompiledRead, PreparedRead, SqliteReaders
 
 log = logging.getLogger(__name__)
 Row = Sequence[Any]
@@ -91,6 +93,79 @@ def _database_call(
     return functools.update_wrapper(guarded, method)
 
 
+# In a render worker: its read-only connections, by database file (a worker
+# serves one service's database, a test process's several).
+_WORKER_CONNECTIONS: dict[str, sqlite3.Connection] = {}
+_WORKER_DATABASES = 4
+
+
+class SourceUnavailable(Exception):
+    """A render worker could not read the database (it travels back from the worker by pickling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SheetSnapshot:
+    """A sheet and its fields as the driver returned them, with their column
+    names once: compact to hand to a render worker, which builds the mappings."""
+
+    sheet: tuple[Any, ...]
+    fields: list[tuple[Any, ...]]
+
+    def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return dict(zip(_SHEET_NAMES, self.sheet, strict=True)), [
+            dict(zip(_FIELD_NAMES, field, strict=True)) for field in self.fields
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerReader:
+    """How a render worker reads a sheet itself, on a read-only SQLite
+    connection of its own (picklable: it travels to the worker with the job).
+
+    The event loop then only dispatches the job and answers with the PDF; it
+    never touches the 249 rows of a large sheet.
+    """
+
+    database: str
+    sheet: CompiledRead
+    fields: CompiledRead
+    recent: CompiledRead
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = _WORKER_CONNECTIONS.pop(self.database, None)
+        if conn is None:
+            uri = f"{Path(self.database).resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            while len(_WORKER_CONNECTIONS) >= _WORKER_DATABASES:
+                _WORKER_CONNECTIONS.pop(next(iter(_WORKER_CONNECTIONS))).close()
+        _WORKER_CONNECTIONS[self.database] = conn  # the most recently used last
+        return conn
+
+    def load(self, sheet_num: int) -> SheetSnapshot | None:
+        """The sheet and its fields in one read transaction; None when missing or deleted."""
+        try:
+            conn = self._connection()
+            # One read transaction: the sheet and its fields as of one moment.
+            conn.execute("BEGIN")
+            try:
+                sheet = conn.execute(*self.sheet.bind(sheet_num=sheet_num)).fetchone()
+                fields = conn.execute(*self.fields.bind(sheet_num=sheet_num)).fetchall() if sheet else []
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _WORKER_CONNECTIONS.pop(self.database, None)
+            raise SourceUnavailable(type(exc).__name__) from None
+        return None if sheet is None else SheetSnapshot(sheet, fields)
+
+    def recent_sheets(self, limit: int) -> list[int]:
+        """The newest live sheet of each of the `limit` most recently used definitions."""
+        try:
+            return [row[0] for row in self._connection().execute(*self.recent.bind(limit=limit))]
+        except sqlite3.Error as exc:
+            raise SourceUnavailable(type(exc).__name__) from None
+
+
 class SheetStore:
     """Reads and updates over one engine (which stays its owner's to dispose).
 
@@ -118,11 +193,33 @@ class SheetStore:
         # The render loaders: a 249-field sheet through SQLAlchemy's result
         # processing kept the event loop busy for milliseconds per PDF.
         wanted: sa.BindParameter[int] = sa.bindparam("sheet_num")
-        self._whole_sheet = PreparedRead(
-            engine, sa.select(models.SHEET).where(sheet.SheetNum == wanted, sheet.IsDeleted == 0)
+        self._whole_sheet_statement = sa.select(models.SHEET).where(
+            sheet.SheetNum == wanted, sheet.IsDeleted == 0
         )
+        self._whole_sheet = PreparedRead(engine, self._whole_sheet_statement)
         self._whole_fields = PreparedRead(
             engine, sa.select(models.SHEETFIELD).where(field.SheetNum == wanted).order_by(field.SheetFieldNum)
+        )
+        self.worker_reader = self._worker_reader(engine)
+
+    def _worker_reader(self, engine: AsyncEngine) -> WorkerReader | None:
+        """A reader for render workers where they can open the database themselves (a SQLite file)."""
+        if self._readers is None or not engine.url.database:
+            return None
+        sheet = models.SHEET.c
+        newest = sa.func.max(sheet.SheetNum).label("newest")
+        recent = (
+            sa.select(newest)
+            .where(sheet.IsDeleted == 0, sheet.SheetDefNum != 0)
+            .group_by(sheet.SheetDefNum)
+            .order_by(newest.desc())
+            .limit(sa.bindparam("limit"))
+        )
+        return WorkerReader(
+            engine.url.database,
+            self._whole_sheet.compiled,
+            self._whole_fields.compiled,
+            CompiledRead.of(recent, engine.dialect),
         )
 
     async def close(self) -> None:
@@ -172,13 +269,16 @@ class SheetStore:
         """A sheet and its fields as plain rows for rendering, with the driver's own
         values (date-times may be text; the renderer reads both); NotFound when
         missing or deleted."""
+        return (await self.load_snapshot(sheet_num=sheet_num)).rows()
+
+    @_database_call
+    async def load_snapshot(self, *, sheet_num: int) -> SheetSnapshot:
+        """`load_sheet`'s rows as the driver returned them, for a render worker to build the mappings."""
         rows = await self._whole_sheet.fetch(sheet_num=sheet_num)
         if not rows:
             raise NotFound("Sheet not found.")
         fields = await self._whole_fields.fetch(sheet_num=sheet_num)
-        return dict(zip(_SHEET_NAMES, rows[0], strict=True)), [
-            dict(zip(_FIELD_NAMES, f, strict=True)) for f in fields
-        ]
+        return SheetSnapshot(tuple(rows[0]), [tuple(f) for f in fields])
 
     @_database_call
     async def create_sheet(

@@ -84,6 +84,10 @@ async def running_service(
         api = SheetsApi(
             store=store, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
         )
+        if settings.render_warmup:
+            # In the background: the service answers meanwhile (a render waits for a free worker).
+            warming = asyncio.create_task(api.warm_renderer())
+            stack.callback(warming.cancel)
         grpc_server = await start_grpc_server(
             settings.grpc_listen, SheetServicer(api), credentials=credentials
         )

@@ -51,7 +51,7 @@ async def running_stack(
         api_keys=API_KEYS,
         grpc_listen="127.0.0.1:0",
         http_listen="127.0.0.1:0",
-        **settings,
+        **({"render_warmup": False} | settings),
     )
     seeded: list[SeedResult] = []
 

@@ -3,7 +3,7 @@ and failures are translated once, by where they come from."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,11 @@ def test_an_api_missing_a_method_of_the_service_does_not_start(
 async def test_a_render_pool_that_cannot_start_is_internal_not_the_database(
     stack: Stack, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def cannot_spawn(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
+    async def cannot_spawn(*args: Any) -> bytes:
         raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(renderer, "render", cannot_spawn)
+    for method in ("render", "render_snapshot", "render_stored"):
+        monkeypatch.setattr(renderer, method, cannot_spawn)
     async with SheetStore(stack.engine) as store:
         api = _api(store, renderer)
         created = await api.call(
