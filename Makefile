@@ -51,21 +51,7 @@ bench-docs: $(BENCH_INSTALLED)
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py
 
-check-# SPEC §9's targets with h2load and wrk (Debian: nghttp2-client wrk); several
-# minutes. Writes docs/benchmarks.json, docs/benchmarks.png and the README's figures.
-BENCH_INSTALLED := $(VENV)/.bench-installed
-$(BENCH_INSTALLED): $(INSTALLED)
-	$(PY) -m pip install -q -e '.[dev,bench]'
-	touch $@
-
-bench: $(BENCH_INSTALLED)
-	$(PY) -m bench $(BENCH_ARGS)
-
-# The plot and the README's figures again, from docs/benchmarks.json.
-bench-docs: $(BENCH_INSTALLED)
-	$(PY) -m bench.report
-
-gen: $(INSTALLED)
+check-gen: $(INSTALLED)
 	$(PY) tools/codegen.py --check
 
 lint: $(INSTALLED)
