@@ -314,13 +314,14 @@ class Server:
         argv: Sequence[str] | None = None,
         read_ready: Callable[[IO[str]], dict[str, Any]] | None = None,
         env: dict[str, str] | None = None,
+        core: str | None = None,
     ) -> None:
         self.scratch = scratch
-        self._signalled = argv is not None
+        self._signalled = read_ready is not None
         self._log: IO[str] = (scratch / "server.log").open("a")
         command = list(argv) if argv is not None else [python(), "-m", "bench.server", *args]
         self.process = subprocess.Popen(
-            pinned(server_core(), command),
+            pinned(core or server_core(), command),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -2,13 +2,12 @@
 root (`sheets.stack.running_service`) on a seeded database, in a process of
 its own (the runner pins it to its own core).
 
-    python -m bench.server --data-dir DIR [--database-url URL] [--filler N] [--sftp]
+    python -m bench.server --data-dir DIR [--database-url URL] [--filler N]
 
 Seeds the demo data, 20 sheets of one patient (ListSheets' 20), 100 of another
 (a page of 100), Open Dental's 249-field MedicalHist definition with sheets to
 render, and `--filler` more sheets spread over other patients in one bulk
-INSERT (the 1,000,000-row table of P8). `--sftp` also serves a local SFTP
-server to export to. Prints one JSON line saying where everything is, then
+INSERT (the 1,000,000-row table of P8). Prints one JSON line saying where everything is, then
 serves until stdin closes.
 """
 
@@ -18,13 +17,11 @@ import argparse
 import asyncio
 import gc
 import json
-import secrets
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,7 +37,6 @@ MEDICAL_HISTORY = (
 )
 API_KEYS = "bench-dev/bench-cust=all"
 AUTHORIZATION = "ODFHIR bench-dev/bench-cust"
-SFTP_USER = "bench"
 # Patients of the filler sheets start here, well past the seeded ones.
 _FILLER_PATIENTS = 1_000_000
 _FILLER_PER_PATIENT = 1_000
@@ -102,32 +98,6 @@ async def _insert_filler(engine: AsyncEngine, *, template: int, count: int) -> N
             await conn.exec_driver_sql("ANALYZE")
 
 
-class _SftpUser(asyncssh.SSHServer):
-    def __init__(self, password: str) -> None:
-        self._password = password
-
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        return username == SFTP_USER and secrets.compare_digest(password, self._password)
-
-
-async def _sftp_server(root: Path) -> tuple[asyncssh.SSHAcceptor, str]:
-    password = secrets.token_urlsafe(16)
-    acceptor = await asyncssh.listen(
-        "127.0.0.1",
-        0,
-        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
-        server_factory=lambda: _SftpUser(password),
-        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=bytes(root)),
-    )
-    return acceptor, password
-
-
 async def _serve(args: argparse.Namespace) -> None:
     settings = Settings(
         database_url=args.database_url or f"sqlite+aiosqlite:///{args.data_dir / 'bench.db'}",
@@ -151,18 +121,11 @@ async def _serve(args: argparse.Namespace) -> None:
             "database": service.engine.dialect.name,
             **seeded,
         }
-        acceptor = None
-        if args.sftp:
-            (args.data_dir / "sftp").mkdir()
-            acceptor, password = await _sftp_server(args.data_dir / "sftp")
-            ready |= {"sftp_port": acceptor.get_port(), "sftp_user": SFTP_USER, "sftp_password": password}
         # As `sheets serve` does: what start-up loaded stays out of the collector's passes.
         gc.collect()
         gc.freeze()
         print(json.dumps(ready), flush=True)
         await asyncio.to_thread(sys.stdin.read)
-        if acceptor is not None:
-            acceptor.close()
         await service.stop(1.0)
 
 
@@ -171,7 +134,6 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--filler", type=int, default=0, help="extra sheets of other patients")
-    parser.add_argument("--sftp", action="store_true", help="serve a local SFTP server too")
     parser.add_argument("--render-workers", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sheets-bench-") as scratch:

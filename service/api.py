@@ -109,7 +109,9 @@ class SheetsApi:
     async def list_sheets(self, request: pb.ListSheetsRequest) -> pb.ListSheetsResponse:
         offset, limit = self._page(request)
         rows = await self._store.list_sheets(pat_num=request.pat_num, offset=offset, limit=limit)
-        return pb.ListSheetsResponse(sheets=[convert.sheet(r) for r in rows])
+        response = pb.ListSheetsResponse()
+        convert.add_sheets(response.sheets, rows)
+        return response
 
     async def get_sheet(self, request: pb.GetSheetRequest) -> pb.GetSheetResponse:
         return pb.GetSheetResponse(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -67,3 +69,26 @@ async def test_sqlite_readers_read_beside_the_engine_and_cannot_write(engine: As
         await readers.close()
     with pytest.raises(RuntimeError, match="closed"):
         await read.fetch(n=1)
+
+
+async def test_a_sqlite_read_that_meets_a_lock_waits_off_the_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    # A WAL database held by an exclusive-mode writer: every other connection is shut out until it closes.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("CREATE TABLE t (n INTEGER)")
+    holder.execute("INSERT INTO t VALUES (7)")
+    readers = SqliteReaders(str(path))
+    try:
+        read = asyncio.create_task(readers.fetch("SELECT n FROM t", ()))
+        ticks = 0
+        while ticks < 20:  # the event loop keeps running while the read waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not read.done()
+        holder.close()
+        assert await asyncio.wait_for(read, 10) == [(7,)]
+    finally:
+        holder.close()
+        await readers.close()
