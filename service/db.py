@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import operator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -119,10 +121,46 @@ async def bulk_insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[st
     The driver batches it: asyncmy rewrites it into a multi-row INSERT, asyncpg
     pipelines one prepared statement, SQLite runs it in process. A literal
     multi-row `.values(rows)` would be rebuilt and recompiled on every call
-    (about 7,000 parameters for a 249-field sheet: ~10x slower).
+    (about 7,000 parameters for a 249-field sheet: ~10x slower). Rows that all
+    name the same columns (a sheet's fields) skip SQLAlchemy's per-row
+    parameter building too: the statement is compiled once per column set and
+    each value goes through its column's bind processor alone (for 249 fields,
+    about 1 ms instead of 4).
     """
-    if rows:
+    if not rows:
+        return
+    names = tuple(rows[0])
+    plan = _insert_plan(conn.dialect, table, names) if all(len(r) == len(names) for r in rows) else None
+    if plan is None:
         await conn.execute(sa.insert(table), rows)
+        return
+    sql, processors = plan
+    take = operator.itemgetter(*names)
+    try:
+        values = [list(take(r)) if len(names) > 1 else [take(r)] for r in rows]
+    except KeyError:  # not the same columns after all
+        await conn.execute(sa.insert(table), rows)
+        return
+    for value in values:
+        for i, process in processors:
+            value[i] = process(value[i])
+    await conn.exec_driver_sql(sql, [tuple(value) for value in values])
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(
+    dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]
+) -> tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]] | None:
+    """The INSERT of `names` compiled for `dialect` with its parameters in `names`' order,
+    and each column's bind processor; None where the dialect's parameters are not positional."""
+    statement = sa.insert(table).values({name: sa.bindparam(name) for name in names})
+    compiled = statement.compile(dialect=dialect)
+    if tuple(compiled.positiontup or ()) != names:
+        return None
+    processors = [
+        (i, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for i, name in enumerate(names)
+    ]
+    return str(compiled), tuple((i, process) for i, process in processors if process is not None)
 
 
 def row(model: SQLModel) -> dict[str, Any]:
