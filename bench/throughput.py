@@ -49,21 +49,15 @@ def measure(database: str, url: str = "") -> list[Result]:
         )
         path = f"/api/v1/sheets?PatNum={ready['patient_20']}"
         in_process = Rest(server, f"http://127.0.0.1:{ready['http_port']}{path}")
-        gateway = Server(
-            scratch=server.scratch,
-            argv=[
-                runner.sheets_command(),
-                "gateway",
-                "--target",
-                f"127.0.0.1:{ready['grpc_port']}",
-                "--http",
-                "127.0.0.1:0",
-            ],
-            read_ready=_gateway_ready,
-        )
+        # The gateway as its own process on its own core: on this machine the only core
+        # not the server's is the load generators'. Beside it, informative, the same
+        # gateway squeezed onto the server's core.
+        gateways = [_gateway(server, runner.load_core()), _gateway(server, runner.server_core())]
         try:
-            remote = Rest(gateway, f"http://127.0.0.1:{gateway.ready['http_port']}{path}")
-            runs: dict[str, list[float]] = {k: [] for k in ("P1", "P2", "P3", "P4")}
+            remote, colocated = (
+                Rest(gateway, f"http://127.0.0.1:{gateway.ready['http_port']}{path}") for gateway in gateways
+            )
+            runs: dict[str, list[float]] = {k: [] for k in ("P1", "P2", "P3", "P4", "P4c")}
             rates: dict[str, list[float]] = {}
             for _ in range(max(runner.RUNS, 3)):
                 rate = {
@@ -72,6 +66,7 @@ def measure(database: str, url: str = "") -> list[Result]:
                     "list100": list100.for_seconds(runner.SECONDS, CLIENTS, STREAMS).rate,
                     "rest": in_process.for_seconds(runner.SECONDS, CONNECTIONS).rate,
                     "remote": remote.for_seconds(runner.SECONDS, CONNECTIONS).rate,
+                    "colocated": colocated.for_seconds(runner.SECONDS, CONNECTIONS).rate,
                 }
                 for name, value in rate.items():
                     rates.setdefault(name, []).append(value)
@@ -79,8 +74,10 @@ def measure(database: str, url: str = "") -> list[Result]:
                 runs["P2"].append(rate["list100"] / rate["health"])
                 runs["P3"].append(rate["rest"] / rate["list20"])
                 runs["P4"].append(rate["remote"] / rate["list20"])
+                runs["P4c"].append(rate["colocated"] / rate["list20"])
         finally:
-            gateway.stop()
+            for gateway in gateways:
+                gateway.stop()
 
     def per_second(name: str) -> str:
         return f"{runner.Figure(rates[name]).median:,.0f}/s"
@@ -118,7 +115,33 @@ def measure(database: str, url: str = "") -> list[Result]:
             ">= 0.7",
             f"{per_second('remote')} vs {per_second('list20')}",
         ),
+        Result(
+            "P4",
+            "same, the gateway process on the server's own core",
+            database,
+            runner.Figure(runs["P4c"]),
+            ">= 0.7",
+            f"{per_second('colocated')} vs {per_second('list20')}",
+            informative=True,
+        ),
     ]
+
+
+def _gateway(server: Server, core: str) -> Server:
+    """`sheets gateway` in front of the server's gRPC port, pinned to `core`."""
+    return Server(
+        scratch=server.scratch,
+        argv=[
+            runner.sheets_command(),
+            "gateway",
+            "--target",
+            f"127.0.0.1:{server.ready['grpc_port']}",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        read_ready=_gateway_ready,
+        core=core,
+    )
 
 
 def health_size() -> int:
