@@ -25,7 +25,7 @@ from service.culture import culture
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.metrics import Metrics
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
 from service.sheets import Practice

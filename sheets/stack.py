@@ -21,7 +21,8 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.metrics import http_metrics
-from service.render import PdfRenderer, RenderConfig
+from service.render_config import RenderConfig
+from service.render_pool import PdfRenderer
 from service.server import GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db
 from service.demo import SeedResult, seed_demo
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.server import GrpcServer
 from service.settings import Settings
 from sheets.remote import remote_gateway

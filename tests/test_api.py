@@ -15,7 +15,7 @@ from service.api import SheetsApi
 from service.auth import Authenticator
 from service.contract import SERVICE
 from service.errors import Internal, Unavailable
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from service.store import SheetStore
 from tests._stack import ALL_KEY, Stack

@@ -17,7 +17,7 @@ import pytest
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from service.errors import HTTP_STATUS_BY_GRPC_CODE
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from tests._requires import open_dental_files
 from tests._sftp_servers import PASSWORD, USERNAME, Peer, contents, free_port, write_file
 from tests._stack import ALL_KEY, Rest, Stack, running_stack

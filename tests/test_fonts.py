@@ -17,7 +17,8 @@ from xhtml2pdf.config.resources import ResourceAccessError
 
 from service import fonts, render
 from service.enums import SheetFieldType
-from service.render import PdfRenderer, RenderConfig, render_sheet, render_sheet_pdf
+from service.render import RenderConfig, render_sheet, render_sheet_pdf
+from service.render_pool import PdfRenderer
 from tests._render_pdf import field, letter, need_fonts, page_texts, rasterize, read_pages
 
 BASE14 = {

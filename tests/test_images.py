@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from service.enums import SheetFieldType
-from service.render import PdfRenderer, RenderConfig, render_sheet
+from service.render import RenderConfig, render_sheet
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from tests._render_pdf import PT, field, letter, page_count, rasterize
 

@@ -23,7 +23,8 @@ from xhtml2pdf.document import pisaStory
 
 from service import render, text
 from service.enums import SheetFieldType, TextAlign
-from service.render import MIN_FONT_PT, PdfRenderer, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.render import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from tests import _render_workers
 from tests._render_pdf import (

@@ -17,7 +17,7 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.errors import NotFound, Unavailable
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from service.sheets import Practice, create_sheet
 from service.store import SheetStore, SourceUnavailable, WorkerReader
@@ -126,3 +126,16 @@ async def test_warm_up_starts_every_worker_on_the_definitions_in_use(stack: Stac
         assert store.worker_reader is not None
         assert store.worker_reader.recent_sheets(16)  # the letter's definition is in use
         assert await renderer.warm(store.worker_reader) == 2
+
+
+def test_the_serving_process_never_loads_the_drawing_code() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, sheets.stack, service.api, service.render_pool\n"
+        "print(sorted(m for m in ('service.render', 'xhtml2pdf', 'reportlab.pdfgen') if m in sys.modules))"
+    )
+    argv = [sys.executable, "-c", probe]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "[]"

@@ -22,7 +22,7 @@ from service import db, fill_tables, models
 from service.db_errors import is_outage, translate
 from service.demo import seed_demo
 from service.errors import Internal, Unavailable
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from tests._stack import Rest, running_stack
 from tests.conftest import _create_database, _drop_database, _server_url
 from tests.test_fill_db import check_pre_filled_medical_history

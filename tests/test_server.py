@@ -9,7 +9,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.server import GrpcServer
 from service.settings import Settings
 from sheets.stack import running_service
