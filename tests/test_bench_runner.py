@@ -2,7 +2,7 @@
 
 The parsing is checked on output the tools printed; where h2load and wrk are
 installed, they also run for real against a local server (skipped otherwise:
-make bench is not part of make test)."""
+make bench is not part of make test; CI makes them mandatory)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from bench import report, runner
+from tests._requires import unavailable
 
 H2LOAD = """starting benchmark...
 spawning thread #0: 4 total client(s). 2938 total requests
@@ -102,10 +103,9 @@ def test_the_readme_shows_the_figures_of_docs_benchmarks_json() -> None:
     assert report.readme_section(doc) in report.README.read_text()
 
 
-needs_h2load = pytest.mark.skipif(
-    shutil.which("h2load") is None, reason="h2load (nghttp2-client) not installed"
-)
-needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed")
+def _require(tool: str, package: str) -> None:
+    if shutil.which(tool) is None:
+        unavailable(f"{tool} is not installed (Debian: {package})")
 
 
 @pytest.fixture
@@ -130,10 +130,10 @@ def _h2load(port: int, service: str, tmp_path: Path) -> runner.Load:
     return runner.parse_h2load(done.stdout, (tmp_path / "log").read_text())
 
 
-@needs_h2load
 async def test_h2load_sends_real_grpc_frames_and_their_answers_are_counted(
     health_port: int, tmp_path: Path
 ) -> None:
+    _require("h2load", "nghttp2-client")
     import asyncio
 
     load = await asyncio.to_thread(_h2load, health_port, "", tmp_path)
@@ -144,10 +144,10 @@ async def test_h2load_sends_real_grpc_frames_and_their_answers_are_counted(
     assert load.data_bytes == 20 * len(serving)
 
 
-@needs_h2load
 async def test_a_grpc_error_h2load_calls_success_shows_in_the_response_bytes(
     health_port: int, tmp_path: Path
 ) -> None:
+    _require("h2load", "nghttp2-client")
     import asyncio
 
     # NOT_FOUND travels as HTTP 200 with a grpc-status trailer: h2load counts it a success...
@@ -157,8 +157,8 @@ async def test_a_grpc_error_h2load_calls_success_shows_in_the_response_bytes(
     assert load.data_bytes == 0
 
 
-@needs_wrk
 async def test_wrk_output_of_a_real_run_parses(aiohttp_server: Any) -> None:
+    _require("wrk", "wrk")
     import asyncio
 
     async def ok(_: web.Request) -> web.Response:
