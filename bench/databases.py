@@ -39,7 +39,8 @@ async def _admin(url: str, statement: str) -> str:
             version = (await conn.execute(sa.text("SELECT version()"))).scalar_one()
     finally:
         await engine.dispose()
-    return str(version).split("-")[0].split(" on ")[0].replace("PostgreSQL ", "")
+    # "PostgreSQL 15.20 (Debian 15.20-0+deb12u1) on x86_64...", "10.11.19-MariaDB-0+deb12u1"
+    return str(version).removeprefix("PostgreSQL ").split()[0].split("-")[0]
 
 
 @contextmanager
