@@ -25,7 +25,7 @@ from service.culture import culture
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.metrics import Metrics
-from service.render_pool import PdfRenderer
+from service.render_pool import WARM_DEFINITIONS, PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
 from service.sheets import Practice
@@ -145,14 +145,16 @@ class SheetsApi:
 
     async def warm_renderer(self) -> None:
         """Start the render workers and lay out the definitions in use in each, ahead of requests."""
-        source = self._store.worker_reader
-        if source is not None:
-            try:
+        try:
+            source = self._store.worker_reader
+            if source is None:  # MariaDB, PostgreSQL: the sheets are read here and handed over
+                warmed = await self._renderer.warm(await self._store.recent_snapshots(limit=WARM_DEFINITIONS))
+            else:
                 warmed = await self._renderer.warm(source)
-            except Exception:
-                log.warning("the render workers could not be warmed up", exc_info=True)
-                return
-            log.info("%d render worker(s) warmed up", warmed)
+        except Exception:
+            log.warning("the render workers could not be warmed up", exc_info=True)
+            return
+        log.info("%d render worker(s) warmed up", warmed)
 
     async def export_sheet_sftp(self, request: pb.ExportSheetSftpRequest) -> pb.ExportSheetSftpResponse:
         # Everything that needs no connection is checked before rendering.

@@ -122,19 +122,23 @@ def _render_stored(render_fn: RenderFunction, source: SheetSource, sheet_num: in
     return None if snapshot is None else render_fn(*snapshot.rows())
 
 
-def _warm(render_fn: RenderFunction, source: SheetSource) -> tuple[int, bool]:
-    """Lays out the newest sheet of each definition in use, once per worker: (pid, laid out now)."""
+def _warm(render_fn: RenderFunction, sheets: SheetSource | Sequence[SheetRows]) -> tuple[int, bool]:
+    """Lays out the newest sheet of each definition in use (read from a source, or
+    handed over), once per worker: (pid, laid out now)."""
     pid = os.getpid()
     if pid in _WARMED:
         return pid, False
     _WARMED.add(pid)
-    for sheet_num in source.recent_sheets(WARM_DEFINITIONS):
-        snapshot = source.load(sheet_num)
+    if isinstance(sheets, Sequence):
+        snapshots: list[SheetRows | None] = list(sheets)
+    else:
+        snapshots = [sheets.load(sheet_num) for sheet_num in sheets.recent_sheets(WARM_DEFINITIONS)]
+    for snapshot in snapshots:
         if snapshot is not None:
             try:
                 render_fn(*snapshot.rows())
             except Exception:  # a sheet that cannot render fails its own request, not the warm-up
-                log.warning("warming up: sheet %d did not render", sheet_num, exc_info=True)
+                log.warning("warming up: a sheet did not render", exc_info=True)
     return pid, True
 
 
@@ -213,10 +217,11 @@ class PdfRenderer:
         result = await self._submit(_render_stored, self._render_fn, source, sheet_num)
         return None if result is None else self._counted(result)
 
-    async def warm(self, source: SheetSource, rounds: int = 3) -> int:
-        """Start every worker and have each lay out the definitions in use (newest first);
-        how many workers did. Jobs go to whichever worker is free, so a round that
-        lands twice on one worker is followed by another."""
+    async def warm(self, source: SheetSource | Sequence[SheetRows], rounds: int = 3) -> int:
+        """Start every worker and have each lay out the definitions in use (newest first),
+        read by the workers from `source` or handed over; how many workers did. Jobs go
+        to whichever worker is free, so a round that lands twice on one worker is
+        followed by another."""
         warmed: set[int] = set()
         for _ in range(rounds):
             jobs = [self._submit(_warm, self._render_fn, source) for _ in range(self.workers)]

@@ -166,6 +166,19 @@ class WorkerReader:
             raise SourceUnavailable(type(exc).__name__) from None
 
 
+def _recent_sheets(limit: int | sa.BindParameter[int]) -> sa.Select[Any]:
+    """The newest live sheet of each definition, the most recently used definitions first."""
+    sheet = models.SHEET.c
+    newest = sa.func.max(sheet.SheetNum).label("newest")
+    return (
+        sa.select(newest)
+        .where(sheet.IsDeleted == 0, sheet.SheetDefNum != 0)
+        .group_by(sheet.SheetDefNum)
+        .order_by(newest.desc())
+        .limit(limit)
+    )
+
+
 class SheetStore:
     """Reads and updates over one engine (which stays its owner's to dispose).
 
@@ -206,15 +219,7 @@ class SheetStore:
         """A reader for render workers where they can open the database themselves (a SQLite file)."""
         if self._readers is None or not engine.url.database:
             return None
-        sheet = models.SHEET.c
-        newest = sa.func.max(sheet.SheetNum).label("newest")
-        recent = (
-            sa.select(newest)
-            .where(sheet.IsDeleted == 0, sheet.SheetDefNum != 0)
-            .group_by(sheet.SheetDefNum)
-            .order_by(newest.desc())
-            .limit(sa.bindparam("limit"))
-        )
+        recent = _recent_sheets(sa.bindparam("limit"))
         return WorkerReader(
             engine.url.database,
             self._whole_sheet.compiled,
@@ -270,6 +275,17 @@ class SheetStore:
         values (date-times may be text; the renderer reads both); NotFound when
         missing or deleted."""
         return (await self.load_snapshot(sheet_num=sheet_num)).rows()
+
+    @_database_call
+    async def recent_snapshots(self, *, limit: int) -> list[SheetSnapshot]:
+        """The newest live sheet of each of the `limit` most recently used definitions (to warm workers)."""
+        snapshots = []
+        for (sheet_num,) in await self._rows(_recent_sheets(limit)):
+            try:
+                snapshots.append(await self.load_snapshot(sheet_num=sheet_num))
+            except NotFound:  # deleted meanwhile
+                continue
+        return snapshots
 
     @_database_call
     async def load_snapshot(self, *, sheet_num: int) -> SheetSnapshot:

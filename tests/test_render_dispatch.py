@@ -5,6 +5,7 @@ workers are warmed up for the definitions in use."""
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,16 @@ def test_the_serving_process_never_loads_the_drawing_code() -> None:
     argv = [sys.executable, "-c", probe]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "[]"
+
+
+async def test_without_a_worker_reader_workers_are_warmed_with_the_sheets_handed_over(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    letter = await _letter(stack)
+    async with SheetStore(stack.engine) as store, PdfRenderer(workers=2) as renderer:
+        monkeypatch.setattr(store, "worker_reader", None)  # as on MariaDB and PostgreSQL
+        snapshots = await store.recent_snapshots(limit=16)
+        assert [s.sheet[0] for s in snapshots] == [letter]
+        caplog.set_level(logging.INFO, logger="service.api")
+        await _api(store, renderer).warm_renderer()
+    assert "2 render worker(s) warmed up" in caplog.text
