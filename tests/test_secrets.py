@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.render import PdfRenderer
+from service.render_pool import PdfRenderer
 from service.settings import Settings
 from sheets.stack import running_service
 from tests._certs import Certs, make_certs

@@ -33,7 +33,7 @@ import grpc  # noqa: E402
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb  # noqa: E402
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub  # noqa: E402
-from service.render import PdfRenderer  # noqa: E402
+from service.render_pool import PdfRenderer  # noqa: E402
 from tests._sftp_servers import SilentServer  # noqa: E402
 from tests._stack import ALL_KEY, READ_KEY, Rest, running_stack  # noqa: E402
 
