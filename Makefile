@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 
-.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs clean
+.PHONY: run test install gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs config-table clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(BENCH_INSTALLED)
 # The plot and the README's figures again, from docs/benchmarks.json.
 bench-docs: $(BENCH_INSTALLED)
 	$(PY) -m bench.report
+
+# The README's settings table, from service/settings.py.
+config-table: $(INSTALLED)
+	$(PY) tools/config_table.py
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py

@@ -6,38 +6,30 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from http import HTTPStatus
-from typing import Protocol
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 from google.api import httpbody_pb2
 
 from gateway import guards
 from gateway.binding import body_to_message, query_to_message, response_to_od
 from gateway.decoder import parse_json_body
 from gateway.invokers import Invoker
+from gateway.observe import observe_requests
 from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service
 from service.contract import SERVICE
 from service.errors import SheetsError
+from telemetry.metrics import CONTENT_TYPE, Metrics
+from telemetry.request_context import note_message
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 INVOKER = web.AppKey("invoker", Invoker)
 _dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-
-
-class Metrics(Protocol):
-    """Counters the gateway updates per request and shows at `/metrics`."""
-
-    def observe(self, what: str, outcome: str, seconds: float) -> None: ...
-
-    def render(self) -> str: ...
 
 
 # Statuses aiohttp raises itself, with Open Dental-style explanations.
@@ -50,19 +42,6 @@ _HTTP_EXPLANATIONS = {
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(message, status=status, headers=headers, dumps=_dumps)
-
-
-def _measured(metrics: Metrics) -> Middleware:
-    @web.middleware
-    async def measure(request: web.Request, handler: _Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        response = await handler(request)
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        metrics.observe(f"{request.method} {route}", str(response.status), time.perf_counter() - started)
-        return response
-
-    return measure
 
 
 @web.middleware
@@ -100,6 +79,7 @@ def _handler(route: Route) -> _Handler:
         query_to_message(route, list(request.query.items()), request.match_info, message)
         if route.body:
             body_to_message(route, parse_json_body(await request.read()), message)
+        note_message(message)
         response = await invoker(route, message, authorization)
         if isinstance(response, httpbody_pb2.HttpBody):
             return web.Response(
@@ -123,18 +103,17 @@ def create_app(
     *,
     metrics: Metrics,
     max_body_bytes: int = 1 << 20,
-    service_metrics: Metrics | None = None,
     request_timeout: float = 60.0,
     page_limit: int = 100,
 ) -> web.Application:
     """The gateway application over an invoker (in-process or remote), which
     `open_invoker` opens when the application starts and closes when it stops.
 
-    `/metrics` shows the gateway's HTTP counters, and the service API's when it
-    runs in this process.
+    `/metrics` exports `metrics` (the service's own when it runs in this
+    process); `/readyz` is 200 only when the invoker finds the service ready.
     """
     app = web.Application(
-        middlewares=[_measured(metrics), _errors, guards.request_timeout(request_timeout)],
+        middlewares=[observe_requests(metrics), _errors, guards.request_timeout(request_timeout)],
         client_max_size=max_body_bytes,
     )
 
@@ -155,12 +134,20 @@ def create_app(
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response("ok", dumps=_dumps)
 
+    async def readyz(request: web.Request) -> web.Response:
+        problem = await request.app[INVOKER].readiness()
+        if problem:
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, f"Not ready: {problem}.")
+        return web.json_response("ready", dumps=_dumps)
+
     async def metrics_text(_: web.Request) -> web.Response:
-        text = metrics.render() + (service_metrics.render() if service_metrics else "")
-        return web.Response(text=text, content_type="text/plain", headers={"Cache-Control": "no-store"})
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"}
+        )
 
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_text)
     return app
 

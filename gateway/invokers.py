@@ -9,10 +9,12 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.routes import Route
 from service.contract import WRITE_METHODS, is_header_text
 from service.errors import ResourceExhausted, SheetsError, Unauthenticated, from_grpc_code
+from telemetry.request_context import REQUEST_ID_HEADER, current_request_id
 
 
 class ServiceApi(Protocol):
@@ -37,13 +39,21 @@ class Invoker(Protocol):
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message: ...
 
+    async def readiness(self) -> str:
+        """What keeps the service behind from being ready (one sentence), or "" (`GET /readyz`)."""
+        ...
+
 
 class InProcessInvoker:
     """The fast path: the service API in this process, no network hop, through
     the same auth, validation and error table as gRPC."""
 
-    def __init__(self, api: ServiceApi) -> None:
+    def __init__(self, api: ServiceApi, readiness: Callable[[], Awaitable[str]] | None = None) -> None:
         self._api = api
+        self._readiness = readiness
+
+    async def readiness(self) -> str:
+        return await self._readiness() if self._readiness is not None else ""
 
     def authenticate(self, route: Route, authorization: str | None) -> None:
         self._api.authenticate(route.method_name, authorization)
@@ -125,17 +135,37 @@ class RemoteInvoker:
         return stub
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message:
-        metadata = (("authorization", authorization),) if authorization else None
+        metadata = [("authorization", authorization)] if authorization else []
+        rid = current_request_id()
+        if rid:
+            metadata.append((REQUEST_ID_HEADER, rid))
         try:
-            response: Message = await self._stub(route)(request, metadata=metadata, timeout=self._timeout)
+            response: Message = await self._stub(route)(
+                request, metadata=metadata or None, timeout=self._timeout
+            )
         except grpc.aio.AioRpcError as exc:
             raise _remote_error(exc) from None
         return response
 
+    async def readiness(self) -> str:
+        """The target's gRPC health ("" when SERVING)."""
+        try:
+            reply = await health_pb2_grpc.HealthStub(self._channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5
+            )
+        except grpc.aio.AioRpcError as exc:
+            return f"the gRPC target does not answer ({exc.code().name})"
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            return "the gRPC target is not serving"
+        return ""
 
-def in_process(api: ServiceApi) -> Callable[[], AbstractAsyncContextManager[Invoker]]:
-    """What `create_app` opens to call `api` in this process (nothing to open or close)."""
-    return lambda: nullcontext(InProcessInvoker(api))
+
+def in_process(
+    api: ServiceApi, readiness: Callable[[], Awaitable[str]] | None = None
+) -> Callable[[], AbstractAsyncContextManager[Invoker]]:
+    """What `create_app` opens to call `api` in this process (nothing to open or close);
+    `readiness` answers `GET /readyz`."""
+    return lambda: nullcontext(InProcessInvoker(api, readiness))
 
 
 @asynccontextmanager

@@ -24,13 +24,13 @@ from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
 from service.culture import culture
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
 from service.limits import RateLimiter, WorkLimiter, customer_key
-from service.metrics import Metrics
 from service.render_pool import WARM_DEFINITIONS, PdfRenderer
 from service.settings import Settings
 from service.sftp import check_target, parse_sftp_address, upload_pdf
 from service.sheets import Practice
 from service.store import SheetStore, SourceUnavailable
 from service.validation import validate
+from telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 _Method = Callable[[Any], Awaitable[Message]]
@@ -45,7 +45,13 @@ class SheetsApi:
     """Open Dental's Sheets API over one store."""
 
     def __init__(
-        self, *, store: SheetStore, settings: Settings, authenticator: Authenticator, renderer: PdfRenderer
+        self,
+        *,
+        store: SheetStore,
+        settings: Settings,
+        authenticator: Authenticator,
+        renderer: PdfRenderer,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -55,10 +61,7 @@ class SheetsApi:
         self._rate = (
             RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
         )
-        self.metrics = Metrics(
-            "sheets_rpc", "Calls of the service API by method and status.", ("method", "code")
-        )
-        self.metrics.more.append(renderer.counts.prometheus)
+        self.metrics = metrics or Metrics()
         self._methods: Mapping[str, _Method] = self._method_table()
 
     def _method_table(self) -> dict[str, _Method]:
@@ -129,6 +132,10 @@ class SheetsApi:
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 
     async def _render(self, sheet_num: int) -> bytes:
+        with self.metrics.rendering():
+            return await self._render_pdf(sheet_num)
+
+    async def _render_pdf(self, sheet_num: int) -> bytes:
         # The event loop only dispatches: a worker reads the sheet itself where
         # it can (SQLite), or gets the driver's rows to build the mappings from.
         source = self._store.worker_reader

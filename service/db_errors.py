@@ -34,8 +34,11 @@ _PG_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX", "42P01")
 _SQLITE_REFUSAL = ("no such column", "has no column", "constraint failed", "datatype mismatch")
 
 _COLUMN = re.compile(r"""(?:column|Field)\s+['"`]?([A-Za-z_][A-Za-z0-9_]*)['"`]?""", re.I)
-# Quoted values in a message may be patient data ("Incorrect integer value: 'Smith'").
-_VALUE = re.compile(r"""(value:?\s*|syntax[^:]*:\s*)(['"]).*?\2""", re.I)
+# Quoted values in a message may be patient data ("Incorrect integer value: 'Smith'",
+# "Duplicate entry 'Smith' for key", PostgreSQL's "Key (LName)=(Smith)").
+_VALUE = re.compile(r"""(value:?\s*|syntax[^:]*:\s*|entry\s+)(['"]).*?\2""", re.I)
+_PG_KEY_VALUE = re.compile(r"\)=\([^()]*\)")
+_MAX_MESSAGE = 300
 
 
 def _mysql_code(orig: Any) -> int | None:
@@ -84,14 +87,51 @@ def describe(exc: BaseException) -> tuple[str, str]:
     if not column:
         found = _COLUMN.search(message)
         column = found[1] if found else ""
-    return str(column), _VALUE.sub(lambda m: m[1] + m[2] + "…" + m[2], message).splitlines()[0]
+    return str(column), _redacted(message)
+
+
+def _redacted(message: str) -> str:
+    text = _VALUE.sub(lambda m: m[1] + m[2] + "…" + m[2], message).splitlines()[0]
+    text = _PG_KEY_VALUE.sub(")=(…)", text)
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + "…"
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The driver's own error under SQLAlchemy's wrapper and its adapters."""
+    seen: BaseException = getattr(exc, "orig", None) or exc
+    while seen.__cause__ is not None and _code(seen) is None:
+        seen = seen.__cause__
+    return seen
+
+
+def _code(exc: BaseException) -> str | int | None:
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if sqlstate:
+        return str(sqlstate)
+    if isinstance(exc, OSError) and exc.errno:
+        return exc.errno
+    return _mysql_code(exc)
+
+
+def database_error_fields(exc: BaseException) -> dict[str, Any]:
+    """A failure's log fields: the driver's error class, the server's code and message
+    (`db_error`, `db_code`, `db_message`), values redacted, never the statement."""
+    root = _root(exc)
+    args: tuple[Any, ...] = getattr(root, "args", ())
+    if isinstance(root, OSError) and root.strerror:
+        message = root.strerror
+    elif len(args) >= 2 and isinstance(args[0], int):
+        message = str(args[1])
+    else:
+        message = str(root).strip() or type(root).__name__
+    return {"db_error": type(root).__name__, "db_code": _code(root), "db_message": _redacted(message)}
 
 
 def translate(method_name: str, exc: BaseException) -> SheetsError:
     """The caller's error for a database exception, logged once."""
     if is_outage(exc):
         # The pool reconnects (pre-ping) once the database is back: no restart needed.
-        log.warning("%s: database unavailable: %s", method_name, type(exc).__name__)
+        log.warning("%s: database unavailable", method_name, extra=database_error_fields(exc))
         return Unavailable("The database is unavailable. Try again later.")
     column, message = describe(exc)
     log.error(
@@ -99,5 +139,6 @@ def translate(method_name: str, exc: BaseException) -> SheetsError:
         method_name,
         column or "(not named)",
         message,
+        extra=database_error_fields(exc),
     )
     return Internal("The database refused the request. The service's log names the column.")

@@ -231,6 +231,11 @@ class PdfRenderer:
                 break
         return len(warmed)
 
+    @property
+    def alive(self) -> bool:
+        """Whether renders can be taken (not closed, the pool not broken)."""
+        return not self._closed and not getattr(self._pool, "_broken", False)
+
     def close(self) -> None:
         """Stop the workers, cancelling renders not yet started; waits for running ones."""
         self._closed = True

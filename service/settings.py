@@ -65,37 +65,62 @@ def is_loopback(listen: str) -> bool:
 class Settings(BaseSettings):
     """The service's settings; see the README for the table."""
 
-    model_config = SettingsConfigDict(env_prefix="SHEETS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SHEETS_", extra="ignore", use_attribute_docstrings=True)
 
     data_dir: Path = Path("data")
-    database_url: str = Field(default="", description="SQLAlchemy async URL; default: SQLite in data_dir")
+    """Holds the embedded SQLite database and the SFTP known_hosts file."""
+    database_url: str = ""
+    """SQLAlchemy async URL: `mysql+asyncmy://user:pw@host/db` (Open Dental's MariaDB/MySQL),
+    `postgresql+asyncpg://…`; unset: SQLite `$SHEETS_DATA_DIR/sheets.db`."""
+    db_pool_size: int = Field(default=5, ge=1)
+    """Connections each replica keeps open to MariaDB/PostgreSQL (SQLite: a fixed 2)."""
+    db_max_overflow: int = Field(default=10, ge=0)
+    """Extra connections a replica may open beyond the pool under load."""
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a call waits for a free connection before it fails."""
     grpc_listen: str = "127.0.0.1:50051"
+    """gRPC listener `host:port`."""
     http_listen: str = "127.0.0.1:30222"
+    """REST gateway listener `host:port`."""
     gateway: bool = True
+    """Run the REST gateway in the service process."""
     api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = ()
+    """`DeveloperKey/CustomerKey[=read|=all],…`; unset: auth off, loopback only."""
     page_limit: int = Field(default=100, ge=1, le=10_000)
+    """Default and maximum `Limit` of list calls."""
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    """Larger REST bodies get 413."""
     grace_seconds: float = Field(default=10.0, ge=0)
+    """How long calls in flight may finish on SIGTERM."""
     practice_title: str = "Open Dental Sheets Demo Practice"
+    """Practice name filled into sheets where the database has no `preference` rows for the practice."""
     practice_address: str = "100 Main Street"
+    """Practice address line 1."""
     practice_address2: str = ""
+    """Practice address line 2."""
     practice_city: str = "Springfield"
+    """Practice city."""
     practice_st: str = "OR"
+    """Practice state."""
     practice_zip: str = "97477"
+    """Practice ZIP code."""
     practice_phone: str = "5415550100"
-    culture: str = Field(default="en-US", description="Dates, times and money as this culture prints them")
+    """Practice phone number."""
+    culture: str = "en-US"
+    """Dates, times and money as Open Dental prints them in that culture (.NET's patterns): `en-US`, `en-CA`,
+    `en-GB`, `en-AU`, `es-MX`, `fr-CA`."""
     sftp_host_keys: Literal["accept-new", "strict", "off"] = "accept-new"
+    """SFTP host key policy: `accept-new` (trust on first use), `strict` (known_hosts only), `off` (tests)."""
     sftp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated hosts SFTP export may connect to; unset: any."""
     sftp_connect_timeout: float = Field(default=10.0, gt=0)
-    render_workers: int = Field(default=0, ge=0, description="PDF worker processes; 0: one per CPU")
-    font_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
-        default=(),
-        description="folders searched for the PDF fonts before the system's (os.pathsep or comma separated)",
-    )
-    images_dir: Path | None = Field(
-        default=None,
-        description="Open Dental's A-to-Z images folder: Image fields print from its SheetImages",
-    )
+    """Seconds an SFTP connection may take."""
+    render_workers: int = Field(default=0, ge=0)
+    """PDF rendering processes; 0: one per CPU."""
+    font_dirs: Annotated[tuple[Path, ...], NoDecode] = ()
+    """Folders searched for the PDF fonts before the system's (os.pathsep or comma separated)."""
+    images_dir: Path | None = None
+    """Open Dental's A-to-Z images folder: Image fields print from its `SheetImages`."""
     tls_cert_file: Path | None = Field(default=None, description="PEM certificate chain: TLS on both")
     tls_key_file: Path | None = Field(default=None, description="PEM private key of tls_cert_file")
     tls_client_ca_file: Path | None = Field(
@@ -114,6 +139,14 @@ class Settings(BaseSettings):
     render_warmup: bool = Field(
         default=True, description="start the PDF workers with the service and lay out the definitions in use"
     )
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """Log lines as `json`, or `console` (key=value); `auto`: key=value on a terminal, else JSON."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level logged (DEBUG adds health checks and scrapes)."""
+    readiness_interval: float = Field(default=2.0, gt=0)
+    """Seconds between the background database checks that set gRPC health."""
+    readiness_timeout: float = Field(default=2.0, gt=0)
+    """Seconds the database may take to answer a readiness check."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -151,6 +184,16 @@ class Settings(BaseSettings):
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("SHEETS_TLS_CLIENT_CA_FILE needs SHEETS_TLS_CERT_FILE and SHEETS_TLS_KEY_FILE")
         return self
+
+    def engine_options(self) -> dict[str, int | float]:
+        """Pool settings for `db.create_engine` (SQLite keeps its own fixed pool)."""
+        if self.database_url.startswith("sqlite"):
+            return {}
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout,
+        }
 
     @property
     def auth_enabled(self) -> bool:

@@ -13,9 +13,9 @@ from functools import partial
 from gateway.app import Gateway, create_app, serving
 from gateway.invokers import remote
 from service.auth import Authenticator
-from service.metrics import http_metrics
 from service.settings import Settings
 from service.tls import ClientTls
+from telemetry.metrics import Metrics
 
 
 @asynccontextmanager
@@ -36,7 +36,7 @@ async def remote_gateway(
         partial(
             remote, target, authenticator=keys, call_timeout=settings.request_timeout, credentials=credentials
         ),
-        metrics=http_metrics(),
+        metrics=Metrics(),
         max_body_bytes=settings.max_body_bytes,
         request_timeout=settings.request_timeout,
         page_limit=settings.page_limit,

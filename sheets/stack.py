@@ -20,13 +20,15 @@ from gateway.invokers import in_process
 from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
-from service.metrics import http_metrics
+from service.grpc_observe import ObservingInterceptor
+from service.readiness import ReadinessProbe
 from service.render_config import RenderConfig
 from service.render_pool import PdfRenderer
-from service.server import GrpcServer, start_grpc_server
+from service.server import SHEET_SERVICE, GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
 from service.store import SheetStore
+from telemetry.metrics import Metrics
 
 
 @dataclass
@@ -40,6 +42,8 @@ class RunningService:
     api: SheetsApi
     grpc: GrpcServer
     gateway: Gateway | None
+    metrics: Metrics
+    readiness: ReadinessProbe
 
     @property
     def grpc_target(self) -> str:
@@ -70,7 +74,7 @@ async def running_service(
     one is started with `settings.render_workers` workers.
     """
     async with AsyncExitStack() as stack:
-        engine = db.create_engine(settings.database_url)
+        engine = db.create_engine(settings.database_url, **settings.engine_options())
         stack.push_async_callback(engine.dispose)
         if prepare is not None:
             await prepare(engine)
@@ -82,28 +86,49 @@ async def running_service(
         credentials = tls.grpc_credentials() if tls else None
         ssl_context = tls.ssl_context() if tls and settings.gateway else None
         store = await stack.enter_async_context(SheetStore(engine))
+        # One registry for the process: API calls, both surfaces, renders, the pool.
+        metrics = Metrics()
+        metrics.watch_pool(engine)
+        metrics.watch_render_counts(renderer.counts)
         api = SheetsApi(
-            store=store, settings=settings, authenticator=Authenticator(settings.api_keys), renderer=renderer
+            store=store,
+            settings=settings,
+            authenticator=Authenticator(settings.api_keys),
+            renderer=renderer,
+            metrics=metrics,
         )
         if settings.render_warmup:
             # In the background: the service answers meanwhile (a render waits for a free worker).
             warming = asyncio.create_task(api.warm_renderer())
             stack.callback(warming.cancel)
         grpc_server = await start_grpc_server(
-            settings.grpc_listen, SheetServicer(api), credentials=credentials
+            settings.grpc_listen,
+            SheetServicer(api),
+            interceptors=[ObservingInterceptor(metrics)],
+            credentials=credentials,
         )
         stack.push_async_callback(grpc_server.stop, 0)
+        # Keeps gRPC health NOT_SERVING while the database is unreachable.
+        readiness = await stack.enter_async_context(
+            ReadinessProbe(
+                engine=engine,
+                renderer=renderer,
+                health_servicer=grpc_server.health,
+                services=("", SHEET_SERVICE),
+                interval=settings.readiness_interval,
+                timeout=settings.readiness_timeout,
+            )
+        )
         gateway = None
         if settings.gateway:
             app = create_app(
-                in_process(api),
-                metrics=http_metrics(),
+                in_process(api, readiness.problem),
+                metrics=metrics,
                 max_body_bytes=settings.max_body_bytes,
-                service_metrics=api.metrics,
                 request_timeout=settings.request_timeout,
                 page_limit=settings.page_limit,
             )
             gateway = await stack.enter_async_context(
                 serving(app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context)
             )
-        yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway)
+        yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway, metrics, readiness)

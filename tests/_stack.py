@@ -21,6 +21,7 @@ from service.server import GrpcServer
 from service.settings import Settings
 from sheets.remote import remote_gateway
 from sheets.stack import running_service
+from telemetry.metrics import Metrics
 
 ALL_KEY = "ODFHIR devkey/custkey"
 READ_KEY = "ODFHIR readdev/readcust"
@@ -38,6 +39,7 @@ class Stack:
     rest_urls: dict[str, str]
     demo_patients: list[int]
     demo_sheet_defs: list[int]
+    metrics: Metrics
 
 
 @asynccontextmanager
@@ -70,7 +72,14 @@ async def running_stack(
         }
         demo = seeded[0]
         yield Stack(
-            service.engine, config, service.grpc, service.grpc_target, urls, demo.patients, demo.sheet_defs
+            service.engine,
+            config,
+            service.grpc,
+            service.grpc_target,
+            urls,
+            demo.patients,
+            demo.sheet_defs,
+            service.metrics,
         )
 
 

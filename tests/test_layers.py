@@ -8,7 +8,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("sheets", "service", "gateway")
+PACKAGES = ("sheets", "service", "gateway", "telemetry")
 # What the generated code is: the contract module may import nothing else of ours.
 GENERATED = ("opendental", "google")
 
@@ -58,7 +58,12 @@ def test_the_package_import_graph_has_no_cycle() -> None:
         packages[module.split(".")[0]] |= {m.split(".")[0] for m in imported} - {module.split(".")[0]}
 
     assert _cycle(packages) is None
-    assert packages == {"sheets": {"service", "gateway"}, "gateway": {"service"}, "service": set()}
+    assert packages == {
+        "sheets": {"service", "gateway", "telemetry"},
+        "gateway": {"service", "telemetry"},
+        "service": {"telemetry"},
+        "telemetry": set(),
+    }
 
 
 def test_service_never_imports_gateway_or_the_command() -> None:
@@ -73,6 +78,13 @@ def test_the_gateway_imports_only_the_contract_and_the_error_tree_of_the_service
         if module.startswith("gateway"):
             used = {m for m in _imports(path) if m.split(".")[0] == "service"}
             assert all(m in allowed or m.startswith(tuple(f"{a}." for a in allowed)) for m in used), module
+
+
+def test_telemetry_imports_nothing_of_ours_but_generated_code() -> None:
+    for module, path in _modules().items():
+        if module.startswith("telemetry"):
+            ours = {m.split(".")[0] for m in _imports(path)} & {"sheets", "service", "gateway"}
+            assert ours == set(), module
 
 
 def test_the_contract_imports_only_generated_code() -> None:

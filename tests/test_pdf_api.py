@@ -89,7 +89,7 @@ def test_sheets_render_of_a_missing_sheet_fails_with_the_reason(
 
 def _counter(metrics: bytes, name: str) -> int:
     (line,) = [line for line in metrics.decode().splitlines() if line.startswith(name + " ")]
-    return int(line.split()[1])
+    return int(float(line.split()[1]))
 
 
 async def test_characters_no_font_has_are_counted_in_the_metrics(rest: Rest, stack: Stack) -> None:

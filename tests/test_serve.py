@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -19,52 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from sheets.cli import main
+from tests._processes import sheets
 from tests._sftp_servers import SilentServer
 from tests._stack import ALL_KEY, Stack
-
-PORT = re.compile(rb"\(port (\d+)\)")
-
-
-@asynccontextmanager
-async def sheets(
-    *args: str,
-    data_dir: Path,
-    env: dict[str, str] | None = None,
-    python: tuple[str, ...] = (),
-    stderr: Path | None = None,
-) -> AsyncIterator[tuple[asyncio.subprocess.Process, list[int]]]:
-    """Run `sheets ARGS` (with `python` options for the interpreter, its stderr into a file where given)
-    and wait for the ports it reports."""
-    env = os.environ | {"SHEETS_DATA_DIR": str(data_dir)} | (env or {})
-    env.pop("SHEETS_API_KEYS", None)
-    err = stderr.open("wb") if stderr else None
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *python,
-        "-m",
-        "sheets.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=err or asyncio.subprocess.PIPE,
-        env=env,
-    )
-    assert process.stdout
-    ports: list[int] = []
-    try:
-        expected = 1 if args[0] == "gateway" or "--no-gateway" in args else 2
-        while len(ports) < expected:
-            line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
-            assert line, "the process ended before it listened"
-            found = PORT.search(line)
-            if found:
-                ports.append(int(found.group(1)))
-        yield process, ports
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        if err:
-            err.close()
 
 
 async def test_serve_answers_health_and_rest_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
