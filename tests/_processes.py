@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +46,8 @@ async def sheets(
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
             env=env,
+            # Its own process group, so the render workers (which share its stdout) go with it.
+            start_new_session=True,
         )
     assert process.stdout
     ports: list[int] = []
@@ -59,4 +63,7 @@ async def sheets(
     finally:
         if process.returncode is None:
             process.kill()
-            await process.wait()
+        # The render workers hold the stdout pipe open: wait() returns only once they are gone too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
