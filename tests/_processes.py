@@ -21,6 +21,16 @@ def log_path(data_dir: Path, command: str) -> Path:
     return data_dir / f"{command}.log"
 
 
+async def kill(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL a `sheets` process and its render workers, which share its stdout.
+
+    `wait()` returns only once the stdout pipe is closed, that is once the workers are gone too.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
+
+
 @asynccontextmanager
 async def sheets(
     *args: str,
@@ -61,9 +71,4 @@ async def sheets(
                 ports.append(int(found.group(1)))
         yield process, ports
     finally:
-        if process.returncode is None:
-            process.kill()
-        # The render workers hold the stdout pipe open: wait() returns only once they are gone too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+        await kill(process)

@@ -25,7 +25,7 @@ from service import db, models
 from service.demo import seed_demo
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
 from tests._nginx import nginx_balancer
-from tests._processes import log_path, sheets
+from tests._processes import kill, log_path, sheets
 from tests._requires import SHEETDEF_FILES, unavailable
 from tests.conftest import _create_database, _drop_database, _server_url
 
@@ -165,8 +165,7 @@ async def test_two_replicas_behind_nginx_share_one_database_and_survive_losing_o
                         assert await _creates_ok(session, a_rest) > 0
                         assert await _creates_ok(session, b_rest) > 0
                         run.killed_at = time.monotonic()
-                        a.kill()
-                        await a.wait()
+                        await kill(a)
                         run.gone_at = time.monotonic()
 
         await asyncio.gather(*(create(i) for i in range(CREATES)))
