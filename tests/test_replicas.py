@@ -26,7 +26,7 @@ from service.demo import seed_demo
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
 from tests._nginx import nginx_balancer
 from tests._processes import kill, log_path, sheets
-from tests._requires import SHEETDEF_FILES, unavailable
+from tests._requires import SHEETDEF_FILES, require_open_dental_files, unavailable
 from tests.conftest import _create_database, _drop_database, _server_url
 
 CREATES = 200
@@ -52,6 +52,7 @@ async def shared_database(request: pytest.FixtureRequest) -> AsyncIterator[str]:
 
 async def _prepare(url: str) -> tuple[int, list[int]]:
     """Tables, demo patients and Open Dental's 249-field Medical History; its SheetDefNum."""
+    require_open_dental_files()
     path = next((p for p in SHEETDEF_FILES if p.name == MEDICAL_HISTORY), None)
     if path is None:
         unavailable(f"../shared/opendental/sheetdefs/{MEDICAL_HISTORY} is absent")
