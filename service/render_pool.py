@@ -7,7 +7,9 @@ reads the sheet itself where the store says how (`SheetSource`: SQLite), or
 gets the driver's rows (`SheetRows`), renders, and hands back the PDF: the
 event loop only dispatches the job and answers (P7). Workers start with the
 service and lay out the definitions in use (`warm`), each registering the
-fonts once as it starts.
+fonts once as it starts. A worker watches the serving process and ends itself
+as soon as that is gone, even killed (SIGKILL), so no worker outlives it
+holding its stdout and stderr (`exit_with`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import select
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,7 +58,76 @@ def _lower_priority() -> None:
         os.nice(5)
 
 
-def _start_worker(config: RenderConfig, found: FontSet) -> None:
+# How often a worker checks on the serving process where it cannot wait on a pidfd.
+WATCH_INTERVAL = 0.25
+# A worker's exit status once the serving process is gone (nobody is left to read it).
+ORPHANED_EXIT = 70
+
+
+def wait_until_gone(pid: int, *, interval: float = WATCH_INTERVAL) -> None:
+    """Returns once process `pid` has exited (a zombie has).
+
+    Waits on a pidfd (Linux 5.3 or later); elsewhere, or where the call is refused
+    (a seccomp filter), checks every `interval` seconds: the parent process id where
+    `pid` is this process's parent (spawn), else whether `pid` still exists.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):
+        pass
+    else:
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            while not poller.poll():
+                pass
+        finally:
+            os.close(pidfd)
+        return
+    if os.getppid() == pid:
+        while os.getppid() == pid:
+            time.sleep(interval)
+        return
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:  # it exists, under another user
+            pass
+        time.sleep(interval)
+
+
+def _exit_when_gone(pid: int) -> None:
+    wait_until_gone(pid)
+    # Whatever this worker was rendering has nobody left to take it.
+    os._exit(ORPHANED_EXIT)
+
+
+def exit_with(pid: int) -> threading.Thread:
+    """Ends this process (`os._exit`) as soon as process `pid` is gone, from a daemon thread.
+
+    A worker is a child of the forkserver, not of the serving process, so the kernel
+    tells it nothing when that dies (PR_SET_PDEATHSIG); nor does a pipe, since every
+    worker holds write ends of the ones it could read EOF on (the pool's call queue, the
+    forkserver's liveness pipe). Without this, a killed service leaves its workers, its
+    forkserver and multiprocessing's resource tracker behind, all holding its stdout and
+    stderr; the forkserver and the resource tracker end by themselves once the workers
+    have. `pid` is read when the pool is made, and a worker opens its pidfd moments after
+    the service asked for it: Linux hands pids out in turn, so one freed in between
+    is not yet another process's.
+    """
+    watcher = threading.Thread(target=_exit_when_gone, args=(pid,), name="exit-with-service", daemon=True)
+    watcher.start()
+    return watcher
+
+
+def _start_worker(service_pid: int, config: RenderConfig, found: FontSet) -> None:
+    # Started before the worker lowers its priority, which is per thread on Linux: the
+    # watcher keeps the normal one, so it runs as soon as the service is gone, busy CPU or not.
+    exit_with(service_pid)
     _lower_priority()
     # The drawing code (xhtml2pdf, reportlab, the fonts) is loaded here, in the
     # worker: the serving process never imports it.
@@ -149,7 +222,8 @@ class PdfRenderer:
     (a module-level function, so it can be pickled); `service.render.render_sheet`
     unless a test says otherwise. The fonts are found here, once (what is missing is
     logged), and registered in each worker as it starts. A worker that dies
-    fails its render and the pool is replaced, so later renders work.
+    fails its render and the pool is replaced, so later renders work. Each
+    worker ends itself once the process that made the pool is gone (`exit_with`).
     Workers read a sheet themselves where a `SheetSource` says how
     (`render_stored`); otherwise they get a compact snapshot of its rows
     (`render_snapshot`). The PDF comes back as the result's bytes, copied once
@@ -180,7 +254,7 @@ class PdfRenderer:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context(self.start_method),
             initializer=_start_worker,
-            initargs=(self.config, self.fonts),
+            initargs=(os.getpid(), self.config, self.fonts),
         )
 
     async def _submit(self, function: Callable[..., _R], *args: Any) -> _R:

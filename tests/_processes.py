@@ -21,10 +21,52 @@ def log_path(data_dir: Path, command: str) -> Path:
     return data_dir / f"{command}.log"
 
 
-async def kill(process: asyncio.subprocess.Process) -> None:
-    """SIGKILL a `sheets` process and its render workers, which share its stdout.
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields from the state on (field 3), or None once there is no such process."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text.rsplit(")", 1)[1].split()
 
-    `wait()` returns only once the stdout pipe is closed, that is once the workers are gone too.
+
+def started(pid: int) -> str | None:
+    """When process PID started (clock ticks since boot), telling it from a later one given its pid."""
+    fields = _stat(pid)
+    return None if fields is None else fields[19]
+
+
+def running(pid: int, start: str) -> bool:
+    """Whether the process that started at `start` as PID still runs (a zombie does not)."""
+    fields = _stat(pid)
+    return fields is not None and fields[19] == start and fields[0] not in "ZX"
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is PID, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None and fields[1] == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+def command_line(pid: int) -> str:
+    """PID's command line, spaces for its NULs; empty once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+async def kill(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL a `sheets` process and whatever else is left in its process group.
+
+    Its render workers end by themselves once it is gone (`service.render_pool.exit_with`);
+    the group is killed as well so that a worker that did not cannot hold the stdout pipe
+    open, and with it `wait()`, which returns only once that pipe is closed.
     """
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -56,7 +98,7 @@ async def sheets(
             stdout=asyncio.subprocess.PIPE,
             stderr=err,
             env=env,
-            # Its own process group, so the render workers (which share its stdout) go with it.
+            # Its own process group, so that `kill` takes whatever it started with it.
             start_new_session=True,
         )
     assert process.stdout

@@ -7,6 +7,8 @@ import http.server
 import io
 import itertools
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -24,7 +26,7 @@ from xhtml2pdf.document import pisaStory
 from service import render, text
 from service.enums import SheetFieldType, TextAlign
 from service.render import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
-from service.render_pool import PdfRenderer
+from service.render_pool import PdfRenderer, wait_until_gone
 from service.settings import Settings
 from tests import _render_workers
 from tests._render_pdf import (
@@ -504,6 +506,27 @@ async def test_a_worker_that_dies_fails_its_render_and_later_renders_work() -> N
         with pytest.raises(BrokenProcessPool):
             await renderer.render({"die": True}, [])
         assert await renderer.render({}, []) == b"%PDF-alive"
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+def test_waiting_for_a_process_returns_once_it_has_exited_and_not_before(
+    pidfd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not pidfd:
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        waiter = threading.Thread(target=wait_until_gone, args=(child.pid,), kwargs={"interval": 0.05})
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive()
+    finally:
+        child.kill()
+        child.wait()  # reaped: polling cannot tell a zombie from a live process
+    waiter.join(2)
+    assert not waiter.is_alive()
+    # Already gone: returns at once.
+    wait_until_gone(child.pid, interval=0.05)
 
 
 async def test_a_closed_renderer_refuses_to_render() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from sheets.cli import main
-from tests._processes import sheets
+from tests._processes import children, command_line, running, sheets, started
 from tests._sftp_servers import SilentServer
 from tests._stack import ALL_KEY, Stack
 
@@ -35,6 +37,41 @@ async def test_serve_answers_health_and_rest_then_stops_cleanly_on_sigterm(tmp_p
             assert response.status == 200
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+
+
+async def _render_processes(service: int, workers: int) -> dict[int, str]:
+    """The service's helper processes (forkserver, resource tracker) and render workers once
+    `workers` workers run: pid -> start time."""
+    deadline = time.monotonic() + 30
+    while True:
+        helpers = children(service)
+        forkservers = [pid for pid in helpers if "multiprocessing.forkserver" in command_line(pid)]
+        started_workers = [pid for forkserver in forkservers for pid in children(forkserver)]
+        if len(started_workers) >= workers:
+            break
+        assert time.monotonic() < deadline, f"render workers not started: {helpers} {started_workers}"
+        await asyncio.sleep(0.1)
+    found = {pid: started(pid) for pid in helpers + started_workers}
+    return {pid: start for pid, start in found.items() if start is not None}
+
+
+async def test_a_killed_service_leaves_no_render_worker_or_forkserver_behind(tmp_path: Path) -> None:
+    args = ("serve", "--grpc", "127.0.0.1:0", "--no-gateway")
+    async with sheets(*args, data_dir=tmp_path, env={"SHEETS_RENDER_WORKERS": "2"}) as (process, _ports):
+        assert process.stdout
+        left = await _render_processes(process.pid, workers=2)
+        assert any("multiprocessing.forkserver" in command_line(pid) for pid in left)
+
+        os.kill(process.pid, signal.SIGKILL)  # the service alone, not its process group
+        deadline = time.monotonic() + 5
+        while left and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            left = {pid: start for pid, start in left.items() if running(pid, start)}
+
+        assert not left, [command_line(pid)[:100] for pid in left]
+        # Nothing holds the service's stdout any more.
+        await asyncio.wait_for(process.stdout.read(), timeout=5)
+        assert await asyncio.wait_for(process.wait(), timeout=5) == -signal.SIGKILL
 
 
 async def test_remote_gateway_forwards_to_a_grpc_target(tmp_path: Path) -> None:
