@@ -1,13 +1,16 @@
-"""Request ids, one log line and metrics for every unary gRPC call."""
+"""Request ids, one log line and metrics for every gRPC call, unary or streaming."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from telemetry.logs import get_logger
 from telemetry.metrics import Metrics
@@ -21,22 +24,81 @@ from telemetry.request_context import (
 )
 
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+_Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str | bytes]:
     return dict(details.invocation_metadata or ())
 
 
+def _code_name(code: object) -> str:
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+class _Call:
+    """One call being observed: its id bound and returned, its end logged and counted."""
+
+    def __init__(self, observer: ObservingInterceptor, details: grpc.HandlerCallDetails, *, stream: bool):
+        self._observer = observer
+        self._details = details
+        # A stream lasts as long as its caller wants (a health Watch, hours): it is counted
+        # and logged, but its time is no latency and stays out of the duration histogram.
+        self._stream = stream
+        self._started = 0.0
+        self._in_flight = observer.metrics.in_flight.labels("grpc")
+
+    async def start(self, request: object, context: _Context) -> None:
+        metadata = _metadata(self._details)
+        rid = request_id(metadata.get(REQUEST_ID_HEADER))
+        start_request(rid, developer_key=developer_key(metadata.get("authorization")))
+        await context.send_initial_metadata(((REQUEST_ID_HEADER, rid),))
+        if isinstance(request, Message):  # a request stream names nothing until it is read
+            note_message(request)
+        self._in_flight.inc()
+        self._started = time.perf_counter()
+
+    def end(self, context: _Context, failure: BaseException | None) -> None:
+        if failure is None:
+            code: object = context.code() or grpc.StatusCode.OK
+        elif isinstance(failure, asyncio.CancelledError):
+            code = context.code() or grpc.StatusCode.CANCELLED  # the caller went away
+        else:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+        seconds = time.perf_counter() - self._started
+        self._in_flight.dec()
+        full_method = self._details.method
+        method = full_method.rsplit("/", 1)[-1]
+        name = _code_name(code)
+        metrics = self._observer.metrics
+        metrics.grpc_requests.labels(method, name).inc()
+        if not self._stream:
+            metrics.grpc_seconds.labels(method).observe(seconds)
+        level = logging.DEBUG if full_method.startswith(_QUIET_PREFIXES) else logging.INFO
+        self._observer.log.log(
+            level,
+            "request",
+            surface="grpc",
+            method=full_method,
+            status=name,
+            duration_ms=round(seconds * 1000, 3),
+        )
+        end_request()
+
+
 class ObservingInterceptor(grpc.aio.ServerInterceptor):
     """Takes `x-request-id` from the metadata (or makes one) and returns it as
-    initial metadata; logs one line and counts each call when it ends.
+    initial metadata; logs one line and counts each call when it ends, a stream
+    when its last message has gone (or its caller cancelled: CANCELLED).
 
-    Health checks log at debug level: a load balancer asks every few seconds.
+    Health checks and reflection log at debug level: a load balancer asks every
+    few seconds. The duration histogram is of unary calls only: a stream's time
+    is its caller's choice. Handlers that are not coroutines (the synchronous
+    API) pass through unobserved.
     """
 
     def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-        self._log = get_logger("sheets.access")
+        self.metrics = metrics
+        self.log = get_logger("sheets.access")
 
     async def intercept_service(
         self,
@@ -44,54 +106,77 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self._observed(handler.unary_unary, handler_call_details),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        if handler is None:
+            return None
+        codecs: dict[str, Any] = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        details = handler_call_details
+        if handler.unary_unary is not None:
+            behavior = self._answered(handler.unary_unary, details, stream=False)
+            return handler if behavior is None else grpc.unary_unary_rpc_method_handler(behavior, **codecs)
+        if handler.stream_unary is not None:
+            behavior = self._answered(handler.stream_unary, details, stream=True)
+            return handler if behavior is None else grpc.stream_unary_rpc_method_handler(behavior, **codecs)
+        if handler.unary_stream is not None:
+            behavior = self._streamed(handler.unary_stream, details)
+            return handler if behavior is None else grpc.unary_stream_rpc_method_handler(behavior, **codecs)
+        if handler.stream_stream is not None:
+            behavior = self._streamed(handler.stream_stream, details)
+            return handler if behavior is None else grpc.stream_stream_rpc_method_handler(behavior, **codecs)
+        return handler
 
-    def _observed(
-        self, behavior: Callable[[Any, Any], Awaitable[Any]], details: grpc.HandlerCallDetails
-    ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
-        full_method = details.method
-        method = full_method.rsplit("/", 1)[-1]
-        level = logging.DEBUG if full_method.startswith(_QUIET_PREFIXES) else logging.INFO
-        metrics = self._metrics
-        log = self._log
+    def _answered(
+        self, behavior: Callable[..., Any], details: grpc.HandlerCallDetails, *, stream: bool
+    ) -> Callable[[Any, _Context], Awaitable[Any]] | None:
+        """A call with one response; `stream`: its request is a stream."""
+        if not inspect.iscoroutinefunction(behavior):
+            return None
 
-        async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            metadata = _metadata(details)
-            rid = request_id(metadata.get(REQUEST_ID_HEADER))
-            start_request(rid, developer_key=developer_key(metadata.get("authorization")))
-            await context.send_initial_metadata(((REQUEST_ID_HEADER, rid),))
-            note_message(request)
-            in_flight = metrics.in_flight.labels("grpc")
-            in_flight.inc()
-            started = time.perf_counter()
-            code = grpc.StatusCode.UNKNOWN
+        async def observed(request: Any, context: _Context) -> Any:
+            call = _Call(self, details, stream=stream)
+            await call.start(request, context)
             try:
                 response = await behavior(request, context)
-                code = context.code() or grpc.StatusCode.OK
-                return response
-            except BaseException:
-                code = context.code() or grpc.StatusCode.UNKNOWN
+            except BaseException as exc:
+                call.end(context, exc)
                 raise
-            finally:
-                seconds = time.perf_counter() - started
-                in_flight.dec()
-                name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-                metrics.grpc_requests.labels(method, name).inc()
-                metrics.grpc_seconds.labels(method).observe(seconds)
-                log.log(
-                    level,
-                    "request",
-                    surface="grpc",
-                    method=full_method,
-                    status=name,
-                    duration_ms=round(seconds * 1000, 3),
-                )
-                end_request()
+            call.end(context, None)
+            return response
 
         return observed
+
+    def _streamed(
+        self, behavior: Callable[..., Any], details: grpc.HandlerCallDetails
+    ) -> Callable[[Any, _Context], Any] | None:
+        """A call with a response stream: written with `context.write` (a coroutine,
+        as health's Watch) or yielded (an async generator, as reflection)."""
+        if inspect.isasyncgenfunction(behavior):
+
+            async def yielded(request: Any, context: _Context) -> AsyncIterator[Any]:
+                call = _Call(self, details, stream=True)
+                await call.start(request, context)
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                except BaseException as exc:
+                    call.end(context, exc)
+                    raise
+                call.end(context, None)
+
+            return yielded
+        if inspect.iscoroutinefunction(behavior):
+
+            async def written(request: Any, context: _Context) -> None:
+                call = _Call(self, details, stream=True)
+                await call.start(request, context)
+                try:
+                    await behavior(request, context)
+                except BaseException as exc:
+                    call.end(context, exc)
+                    raise
+                call.end(context, None)
+
+            return written
+        return None

@@ -33,15 +33,15 @@ class LogLines:
 
 
 @contextmanager
-def captured_logs() -> Iterator[LogLines]:
-    """Every logger of this process through the service's JSON pipeline into a buffer."""
+def captured_logs(level: str = "INFO") -> Iterator[LogLines]:
+    """Every logger of this process through the service's JSON pipeline into a buffer, from `level` up."""
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, root_level = root.handlers[:], root.level
     stream = io.StringIO()
-    configure_logging("json", "INFO", stream=stream, cache=False)
+    configure_logging("json", level, stream=stream, cache=False)
     try:
         yield LogLines(stream)
     finally:
         route_to_stdlib()
         root.handlers = handlers
-        root.setLevel(level)
+        root.setLevel(root_level)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from typing import Any
 
 import aiohttp
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from service.server import SHEET_SERVICE
-from tests._logs import captured_logs
+from tests._logs import LogLines, captured_logs
 from tests._sftp_servers import free_port
 from tests._stack import ALL_KEY, Rest, Stack
 
@@ -50,6 +54,62 @@ async def test_grpc_returns_the_request_id_in_initial_metadata(stack: Stack) -> 
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         metadata = dict(await failing.initial_metadata())
         assert GENERATED_ID.fullmatch(str(metadata["x-request-id"]))
+
+
+WATCH = "/grpc.health.v1.Health/Watch"
+REFLECTION = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+
+
+async def _request_lines(logs: LogLines, **match: Any) -> list[dict[str, Any]]:
+    """The access lines matching `match`, once there are some: a stream's is written as
+    the server finishes it, after its caller has seen the end."""
+    deadline = time.monotonic() + 5
+    lines = logs.requests(**match)
+    while not lines and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        lines = logs.requests(**match)
+    await asyncio.sleep(0.1)  # and a second line, were there one, would be written by now
+    return logs.requests(**match)
+
+
+async def test_streaming_grpc_calls_return_a_request_id_and_log_one_line_at_their_end(stack: Stack) -> None:
+    with captured_logs("DEBUG") as logs:
+        async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+            # A response stream written with context.write, cancelled by its caller.
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=""), metadata=(("x-request-id", "watch-id-3"),)
+            )
+            first = await watch.read()
+            assert isinstance(first, health_pb2.HealthCheckResponse)
+            assert first.status == health_pb2.HealthCheckResponse.SERVING
+            assert ("x-request-id", "watch-id-3") in tuple(await watch.initial_metadata())
+            watch.cancel()
+            (watched,) = await _request_lines(logs, request_id="watch-id-3")
+            # Both ways streaming (reflection's async generator), to its end, no id given.
+            reflect = channel.stream_stream(
+                REFLECTION,
+                request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+            )(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            answers = [answer async for answer in reflect]
+            assert answers[0].list_services_response.service
+            rid = str(dict(await reflect.initial_metadata())["x-request-id"])
+            assert GENERATED_ID.fullmatch(rid)
+            (reflected,) = await _request_lines(logs, request_id=rid)
+        async with aiohttp.ClientSession() as session:
+            rest = Rest(session, stack.rest_urls["in-process"])
+            _, text, _ = await rest.request("GET", "/metrics", auth=None)
+
+    assert (watched["method"], watched["status"], watched["surface"]) == (WATCH, "CANCELLED", "grpc")
+    assert (reflected["method"], reflected["status"]) == (REFLECTION, "OK")
+    assert watched["level"] == reflected["level"] == "debug"  # asked every few seconds by balancers
+    assert watched["duration_ms"] > 0
+    samples = _samples(text.decode())
+    assert _value(samples, "sheets_grpc_requests_total", method="Watch", code="CANCELLED") == 1
+    assert _value(samples, "sheets_grpc_requests_total", method="ServerReflectionInfo", code="OK") == 1
+    # A stream lasts as long as its caller likes: no latency.
+    assert _value(samples, "sheets_grpc_request_duration_seconds_count", method="Watch") == 0
+    assert _value(samples, "sheets_requests_in_flight", surface="grpc") == 0
 
 
 async def test_remote_gateway_passes_the_request_id_to_grpc(stack: Stack) -> None:
