@@ -33,7 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from reportlab.lib.colors import HexColor  # type: ignore[import-untyped]
+from reportlab.lib.fonts import tt2ps  # type: ignore[import-untyped]
+from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
+from reportlab.pdfgen.textobject import PDFTextObject  # type: ignore[import-untyped]
 from xhtml2pdf.document import pisaStory
 
 from service.fonts import Palette
@@ -89,7 +93,7 @@ class TextBox(NamedTuple):
 class Laid:
     """A paragraph laid out in its box, ready to draw (again and again), with its measures."""
 
-    flowable: Any
+    flowable: Any  # xhtml2pdf's wrapped paragraph, or a PlainParagraph
     height: float  # points
     lines: int
     size: float  # the font size it was laid out at (smaller than asked when shrunk)
@@ -99,6 +103,158 @@ class Laid:
     def pitch(self) -> float:
         """The distance from one line's top to the next one's, in points."""
         return self.height / max(self.lines, 1)
+
+
+# Plain text: characters a left-to-right paragraph prints as they are, in
+# reading order, with no bidirectional reordering, shaping or combining.
+_PLAIN_BIDI = frozenset({"L", "EN", "ES", "ET", "CS", "ON"})
+_PLAIN_CATEGORIES = frozenset(
+    (
+        "Lu",
+        "Ll",
+        "Lt",
+        "Lm",
+        "Lo",
+        "Nd",
+        "Nl",
+        "No",
+        "Pc",
+        "Pd",
+        "Ps",
+        "Pe",
+        "Pi",
+        "Pf",
+        "Po",
+        "Sm",
+        "Sc",
+        "Sk",
+        "So",
+    )
+)
+# Per registered face: which characters are plain in it (asked once per character).
+_plain_chars: dict[str, dict[str, bool]] = {}
+_plain_lock = threading.Lock()
+
+
+def _is_plain_char(face: Any, char: str) -> bool:
+    if char == " ":
+        return True
+    if char.isspace() or ord(char) not in face.charToGlyph:
+        return False
+    return unicodedata.bidirectional(char) in _PLAIN_BIDI and unicodedata.category(char) in _PLAIN_CATEGORIES
+
+
+def plain_font(box: TextBox) -> str | None:
+    """The font a box prints in when its text is plain in its chain's first font, else None.
+
+    Plain: left to right, every character but spaces and line breaks drawn by
+    that one embedded TrueType face, nothing to reorder, shape or combine:
+    xhtml2pdf would make it one run of one font. Such a box is laid out and
+    drawn here (`PlainParagraph`), exactly where xhtml2pdf would put it.
+    """
+    if box.rtl:
+        return None
+    family = box.family.split(",", 1)[0].strip()
+    try:
+        name: str = tt2ps(family, int(box.bold), 0)
+        font = pdfmetrics.getFont(name)
+    except (ValueError, KeyError):
+        return None
+    face = getattr(font, "face", None)
+    if not getattr(font, "_dynamicFont", False) or getattr(face, "charToGlyph", None) is None:
+        return None
+    with _plain_lock:
+        known = _plain_chars.setdefault(name, {})
+        for char in set(box.text):
+            if char == "\n":
+                continue
+            plain = known.get(char)
+            if plain is None:
+                plain = known[char] = _is_plain_char(face, char)
+            if not plain:
+                return None
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class PlainParagraph:
+    """Plain text in one font, broken into lines as xhtml2pdf breaks them, drawn with text operators.
+
+    `lines` holds each line's text and the room left on it (what alignment
+    shares out); `ascent` is how far the first baseline sits below the top,
+    `pitch` the distance between baselines.
+    """
+
+    font: str
+    size: float
+    color: str
+    lines: tuple[tuple[str, float], ...]
+    ascent: float
+    pitch: float
+
+
+def _chunks(word: str, font: str, size: float, width: float) -> list[tuple[str, float]]:
+    """A word wider than the line, cut between characters into pieces that fit (overflow-wrap)."""
+    chunks: list[tuple[str, float]] = []
+    chunk, chunk_width = "", 0.0
+    for char in word:
+        char_width = pdfmetrics.stringWidth(char, font, size)
+        if chunk and chunk_width + char_width > width:
+            chunks.append((chunk, chunk_width))
+            chunk, chunk_width = "", 0.0
+        chunk += char
+        chunk_width += char_width
+    if chunk:
+        chunks.append((chunk, chunk_width))
+    return chunks
+
+
+def plain_layout(box: TextBox, font: str, size: float) -> tuple[PlainParagraph, float]:
+    """The box's plain text laid out at `size` in `font`, and its height, as xhtml2pdf would.
+
+    As `_paragraph` and xhtml2pdf treat it: each \\n a line break (but for
+    one followed by spaces only), runs of spaces one space, spaces at the
+    start and end of a line gone; words
+    placed greedily, a word wider than the box cut between characters; each
+    line as high as the leading split 5/6 above and 1/6 below the baseline,
+    each part widened to the font's ascent or descent where taller.
+    """
+    size = float(f"{size:.2f}")  # the size the CSS says
+    width = box.width
+    space = pdfmetrics.stringWidth(" ", font, size)
+    lines: list[tuple[str, float]] = []
+    segments = box.text.split("\n")
+    if len(segments) > 1 and segments[-1] and not segments[-1].strip(" "):
+        # Spaces after the last break make no line; nothing at all after it makes an empty one.
+        segments.pop()
+    for segment in segments:
+        words: list[tuple[str, float]] = []
+        for word in segment.split(" "):
+            if not word:
+                continue
+            word_width = pdfmetrics.stringWidth(word, font, size)
+            if word_width > width > 0:
+                words.extend(_chunks(word, font, size, width))
+            else:
+                words.append((word, word_width))
+        line: list[str] = []
+        used = -space
+        for word, word_width in words:
+            wider = used + space + word_width
+            if line and wider > width:
+                lines.append((" ".join(line), width - used))
+                line, used = [word], word_width
+            else:
+                line.append(word)
+                used = wider
+        lines.append((" ".join(line), width - used))
+    ascent, descent = pdfmetrics.getAscentDescent(font, size)
+    leading = size * _LINE_HEIGHT
+    above, below = max(5.0 / 6 * leading, ascent), max(1.0 / 6 * leading, -descent)
+    height = 0.0
+    for _ in lines:
+        height += above + below
+    return PlainParagraph(font, size, box.color, tuple(lines), ascent, above + below), height
 
 
 def printable(value: str, chain: str, palette: Palette) -> tuple[str, int]:
@@ -186,21 +342,34 @@ def lay_out(story: Story, boxes: Sequence[TextBox]) -> list[Laid | None]:
     """Each box's paragraph: measured when it grows, shrunk until it fits when it may not."""
     result: list[Laid | None] = [None] * len(boxes)
     sizes = [box.size for box in boxes]
+    fonts = [plain_font(box) for box in boxes]
     pending = list(range(len(boxes)))
     for attempt in range(_SHRINK_ROUNDS + 1):
         if not pending:
             break
-        flowables = _flowables(story, [(boxes[i], sizes[i]) for i in pending])
+        parsed = [i for i in pending if fonts[i] is None]
+        flowables: dict[int, Any] = {}
+        if parsed:
+            flowables = dict(
+                zip(parsed, _flowables(story, [(boxes[i], sizes[i]) for i in parsed]), strict=True)
+            )
         still: list[int] = []
-        for i, flowable in zip(pending, flowables, strict=True):
-            if flowable is None:
-                continue
-            box, size = boxes[i], sizes[i]
-            _, height = flowable.wrap(box.width, _UNBOUNDED)
+        for i in pending:
+            box, size, font = boxes[i], sizes[i], fonts[i]
+            flowable: Any
+            if font is not None:
+                flowable, height = plain_layout(box, font, size)
+                lines = len(flowable.lines)
+            else:
+                flowable = flowables[i]
+                if flowable is None:
+                    continue
+                _, height = flowable.wrap(box.width, _UNBOUNDED)
+                lines = _lines(flowable)
             grows = box.height <= 0
             fits = grows or height <= box.height + DESCENDER_ROOM * size
             if fits or size <= MIN_FONT_PT:
-                result[i] = Laid(flowable, height, _lines(flowable), size, clipped=not fits)
+                result[i] = Laid(flowable, height, max(1, lines), size, clipped=not fits)
                 continue
             # A paragraph's height grows with the square of its font size.
             estimate = size * math.sqrt((box.height + DESCENDER_ROOM * size) / height) * 0.98
@@ -276,6 +445,9 @@ def draw(
     the paragraph is split between lines, so the others are not in the page
     at all (not merely hidden), and its text extracts once.
     """
+    if isinstance(laid.flowable, PlainParagraph):
+        _draw_plain(canvas, box, laid, laid.flowable, x, top, lines)
+        return
     flowable, height = laid.flowable, laid.height
     if lines is not None:
         part = _some_lines(laid, box.width, *lines)
@@ -291,6 +463,43 @@ def draw(
         canvas.clipPath(clip, stroke=0, fill=0)
     flowable.drawOn(canvas, x, top - height)
     canvas.restoreState()
+
+
+def _draw_plain(
+    canvas: Canvas,
+    box: TextBox,
+    laid: Laid,
+    plain: PlainParagraph,
+    x: float,
+    top: float,
+    lines: tuple[int, int] | None,
+) -> None:
+    """A plain paragraph's lines as one text object, in a saved graphics state (its colour stays inside)."""
+    shown = plain.lines
+    if lines is not None:
+        first, count = lines
+        shown = shown[first : first + count]
+    if laid.clipped:
+        canvas.saveState()
+        room = DESCENDER_ROOM * laid.size
+        clip = canvas.beginPath()
+        clip.rect(x, top - box.height - room, box.width, box.height + room)
+        canvas.clipPath(clip, stroke=0, fill=0)
+    text = PDFTextObject(canvas)
+    text.setFont(plain.font, plain.size)
+    text.setFillColor(HexColor(plain.color))
+    share = 0.0 if box.align == "left" else 0.5 if box.align == "center" else 1.0
+    baseline = top - plain.ascent
+    for line, room in shown:
+        if line:
+            text.setTextOrigin(x + share * room, baseline)
+            text._textOut(line)
+        baseline -= plain.pitch
+    if laid.clipped:
+        canvas.drawText(text)
+        canvas.restoreState()
+    else:
+        canvas._code.append(f"q {text.getCode()} Q")
 
 
 _layouts = Layouts()
