@@ -1,10 +1,11 @@
 """A sheet as a PDF (SPEC §6), as Open Dental prints it, rendered off the event loop.
 
 Design. Three steps, three modules. `service.text` lays out every text field
-with xhtml2pdf (in the fonts of `service.fonts`, per character from a chain
-of embedded TrueType fonts) and measures it; `service.layout` grows boxes by
-their GrowthBehavior and breaks the sheet into pages, on copies of the rows;
-this module draws: text as the laid-out paragraphs (split between lines at
+as xhtml2pdf does (plain text itself, with xhtml2pdf's line breaking rules;
+anything else with xhtml2pdf, in the fonts of `service.fonts`, per character
+from a chain of embedded TrueType fonts) and measures it; `service.layout`
+grows boxes by their GrowthBehavior and breaks the sheet into pages, on
+copies of the rows; this module draws: text as the laid-out paragraphs (split between lines at
 page breaks), lines, rectangle borders and check marks as PDF path
 operators, images from the configured `SheetImages` folder
 (`service.images`), each page clipped to its printable band when the sheet

@@ -1,8 +1,15 @@
-"""Text fields as paragraphs: laid out by xhtml2pdf, measured, kept, and drawn where the layout says.
+"""Text fields as paragraphs: laid out as xhtml2pdf lays them out, measured, kept, drawn where laid out.
 
-Every text box becomes one `<p>` of a single small HTML document (its value
-escaped, its font chain, size, weight, alignment, colour and direction as
-inline CSS and attributes), so one xhtml2pdf parse per render yields one
+Plain text (`plain_font`: left to right, every character in the chain's
+first font, nothing to reorder, shape or combine: most of any sheet) is
+broken into lines here, with reportlab's string widths, by xhtml2pdf's own
+rules (`plain_layout`), and drawn as one text object per paragraph: the same
+lines, line pitch and positions as xhtml2pdf's, without its HTML parse or its
+paragraph drawing (tests/test_plain_text.py compares the two).
+
+Every other text box becomes one `<p>` of a single small HTML document (its
+value escaped, its font chain, size, weight, alignment, colour and direction
+as inline CSS and attributes), so one xhtml2pdf parse per render yields one
 paragraph flowable per box, broken into lines by xhtml2pdf. xhtml2pdf picks
 the font per character from the chain's family list, shapes Arabic and lays
 right-to-left runs out right to left (`dir="rtl"` on a paragraph whose first
@@ -383,8 +390,9 @@ def lay_out(story: Story, boxes: Sequence[TextBox]) -> list[Laid | None]:
 class Layouts:
     """Paragraphs laid out once per render, StaticText ones kept for later renders (the static layer).
 
-    A kept layout is a wrapped flowable; drawing it again costs what drawing
-    it the first time did, without xhtml2pdf's parse and line breaking.
+    A kept layout is a wrapped flowable or a plain paragraph's lines; drawing
+    it again costs what drawing it the first time did, without the parse and
+    line breaking.
     Fonts are subset per document, so what is kept is the layout, never
     the PDF operators.
     """
