@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 from reportlab.lib.colors import HexColor  # type: ignore[import-untyped]
 from reportlab.lib.fonts import tt2ps  # type: ignore[import-untyped]
+from reportlab.lib.rl_accel import fp_str  # type: ignore[import-untyped]
 from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 from reportlab.pdfgen.textobject import PDFTextObject  # type: ignore[import-untyped]
@@ -189,12 +190,12 @@ class PlainParagraph:
 
     `lines` holds each line's text and the room left on it (what alignment
     shares out); `ascent` is how far the first baseline sits below the top,
-    `pitch` the distance between baselines.
+    `pitch` the distance between baselines; `fill` sets the text's colour.
     """
 
     font: str
     size: float
-    color: str
+    fill: str
     lines: tuple[tuple[str, float], ...]
     ascent: float
     pitch: float
@@ -261,7 +262,9 @@ def plain_layout(box: TextBox, font: str, size: float) -> tuple[PlainParagraph, 
     height = 0.0
     for _ in lines:
         height += above + below
-    return PlainParagraph(font, size, box.color, tuple(lines), ascent, above + below), height
+    color = HexColor(box.color)
+    fill = f"{fp_str(color.red, color.green, color.blue)} rg"
+    return PlainParagraph(font, size, fill, tuple(lines), ascent, above + below), height
 
 
 def printable(value: str, chain: str, palette: Palette) -> tuple[str, int]:
@@ -495,7 +498,7 @@ def _draw_plain(
         canvas.clipPath(clip, stroke=0, fill=0)
     text = PDFTextObject(canvas)
     text.setFont(plain.font, plain.size)
-    text.setFillColor(HexColor(plain.color))
+    text._code.append(plain.fill)
     share = 0.0 if box.align == "left" else 0.5 if box.align == "center" else 1.0
     baseline = top - plain.ascent
     for line, room in shown:

@@ -207,7 +207,13 @@ def test_plain_text_is_drawn_where_xhtml2pdf_draws_it(monkeypatch: pytest.Monkey
             FontSize=12.5,
         ),
         field(
-            SheetFieldType.InputField, "Courier " * 12, XPos=40, YPos=160, Width=180, FontName="Courier New"
+            SheetFieldType.InputField,
+            "Courier " * 12,
+            XPos=40,
+            YPos=160,
+            Width=180,
+            FontName="Courier New",
+            ItemColor=-12944427,
         ),
         # Shrunk until it fits, and one that does not even at the smallest size: clipped.
         field(SheetFieldType.InputField, "Shrinks to fit " * 8, XPos=40, YPos=230, Width=120, Height=30),
