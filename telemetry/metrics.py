@@ -82,6 +82,7 @@ class Metrics:
         # `*_created` series double every family for a timestamp no dashboard uses.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry = CollectorRegistry()
+        self._api_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
@@ -155,8 +156,16 @@ class Metrics:
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """One service API call and its outcome."""
-        self.api_calls.labels(method, code).inc()
-        self.api_seconds.labels(method).observe(seconds)
+        children = self._api_children.get((method, code))
+        if children is None:
+            # `labels()` takes a lock and builds its key on every call: look each pair up once.
+            children = self._api_children[method, code] = (
+                self.api_calls.labels(method, code),
+                self.api_seconds.labels(method),
+            )
+        calls, seconds_of = children
+        calls.inc()
+        seconds_of.observe(seconds)
         if method == "ExportSheetSftp":
             self.exports.labels("ok" if code == "OK" else code.lower()).inc()
 

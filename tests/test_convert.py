@@ -17,3 +17,16 @@ def test_sheets_added_in_place_equal_those_built_one_by_one() -> None:
     assert list(response.sheets) == [convert.sheet(row) for row in rows]
     assert response.sheets[0].is_web_form
     assert response.sheets[0].date_time_sheet.seconds == 5
+
+
+def test_a_row_changed_in_the_database_lists_as_it_now_is() -> None:
+    before = (5, 0, 7, "2026-11-29 09:30:05.000000", "", "Medical History", 0, 6, 0, 2, "2026-11-30 10:00:00")
+    after = (*before[:4], "edited", *before[5:10], "2026-12-01 08:00:00")
+    for row in (before, after, before):
+        response = pb.ListSheetsResponse()
+        convert.add_sheets(response.sheets, [row])
+        assert response.sheets[0] == convert.sheet(row)
+    listed = pb.ListSheetsResponse()
+    convert.add_sheets(listed.sheets, [list(after)])  # a driver's row that is not a tuple
+    assert listed.sheets[0].internal_note == "edited"
+    assert listed.sheets[0].date_t_sheet_edited.day == 1
