@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import cache
 from typing import Any
 
 import structlog
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -70,13 +72,17 @@ def note_keys(**fields: Any) -> None:
     structlog.contextvars.bind_contextvars(**{k: v for k, v in fields.items() if v})
 
 
+@cache
+def _key_fields(descriptor: Descriptor) -> tuple[tuple[str, str], ...]:
+    return tuple((field, key) for field, key in _KEY_FIELDS.items() if field in descriptor.fields_by_name)
+
+
 def note_message(message: Message) -> None:
     """Note the PatNum / SheetNum a request message names."""
     named = {}
-    for field, key in _KEY_FIELDS.items():
-        if field in message.DESCRIPTOR.fields_by_name:
-            value = getattr(message, field)
-            if isinstance(value, int) and value > 0:
-                named[key] = value
+    for field, key in _key_fields(message.DESCRIPTOR):
+        value = getattr(message, field)
+        if isinstance(value, int) and value > 0:
+            named[key] = value
     if named:
         note_keys(**named)
