@@ -68,7 +68,7 @@ def measure() -> list[Result]:
 
 
 def _under_exports(listing: Grpc, export: Grpc, seconds: float) -> tuple[Load, Load]:
-    errors = export.server.grpc_errors()
+    errors, cancelled = export.server.grpc_codes()
     # Enough exports to outlast the window; stopped once it is over.
     renders = subprocess.Popen(
         export.argv(0, EXPORTS, duration=seconds + 2),
@@ -88,6 +88,12 @@ def _under_exports(listing: Grpc, export: Grpc, seconds: float) -> tuple[Load, L
     if renders.returncode != 0:
         raise LoadFailed(f"h2load (exports) exited {renders.returncode}: {stderr[-1000:]}")
     load = export.finish(stdout)
-    if (after := export.server.grpc_errors()) != errors:
+    after, cancelled_after = export.server.grpc_codes()
+    if after != errors:
         load.problems.append(f"the server answered {after - errors} call(s) with a gRPC error")
+    # h2load abandons the calls in flight when its time is up: those, and no more, end CANCELLED.
+    if cancelled_after - cancelled > EXPORTS:
+        load.problems.append(
+            f"{cancelled_after - cancelled} calls cancelled, more than the {EXPORTS} in flight"
+        )
     return busy, runner.check(load, export.url)

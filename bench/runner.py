@@ -347,6 +347,16 @@ class Server:
     def grpc_errors(self) -> int:
         return _counter_sum(self.metrics(), "code", lambda code: code != "OK")
 
+    def grpc_codes(self) -> tuple[int, int]:
+        """(calls answered with an error, calls cancelled by their caller) so far."""
+        text = self.metrics()
+        # Counted where gRPC counts each call once (the API counts it too).
+        grpc_lines = "\n".join(
+            line for line in text.splitlines() if line.startswith("sheets_grpc_requests_total")
+        )
+        cancelled = _counter_sum(grpc_lines, "code", lambda code: code == "CANCELLED")
+        return _counter_sum(text, "code", lambda code: code not in ("OK", "CANCELLED")), cancelled
+
     def http_errors(self) -> int:
         # /metrics itself is counted too, with 200: only statuses outside 2xx are errors.
         return _counter_sum(self.metrics(), "status", lambda status: not status.startswith("2"))

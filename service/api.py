@@ -8,6 +8,7 @@ row -> message converters in `service.convert`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -91,6 +92,9 @@ class SheetsApi:
             return await self._methods[method_name](request)
         except SheetsError as error:
             outcome = error.grpc_code
+            raise
+        except asyncio.CancelledError:
+            outcome = "CANCELLED"  # the caller went away (or its deadline passed)
             raise
         except Exception:
             outcome = "INTERNAL"

@@ -74,6 +74,11 @@ async def test_a_grpc_deadline_cancels_the_work_and_answers_deadline_exceeded(
             await stub.ExportSheetSftp(request, metadata=METADATA, timeout=1.0)
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert time.monotonic() - started < 3
+        # The API counts the call it never finished as cancelled, not as answered.
+        counted = one_at_a_time.metrics.api_calls
+        await asyncio.sleep(0.1)
+        assert counted.labels("ExportSheetSftp", "CANCELLED")._value.get() == 1
+        assert counted.labels("ExportSheetSftp", "OK")._value.get() == 0
         # The stalled export gave its render slot back: with one slot and a queue of one,
         # two more exports are admitted (one runs, one waits) rather than refused.
         await asyncio.sleep(0.2)
