@@ -65,6 +65,20 @@ def test_h2load_failures_and_statuses_other_than_2xx_are_problems() -> None:
         runner.check(runner.parse_h2load(statuses), "ListSheets")
 
 
+def test_a_timed_run_may_end_with_calls_answered_headers_but_not_done() -> None:
+    # h2load -D: 4 calls still running when time was up had their headers (status 200).
+    timed = H2LOAD.replace("2938 total, 2938 started", "2938 total, 2942 started").replace(
+        "2938 2xx", "2942 2xx"
+    )
+    assert runner.parse_h2load(timed).problems == []
+    # A done call without a 2xx status is still one.
+    short = H2LOAD.replace("2938 2xx", "2937 2xx")
+    assert runner.parse_h2load(short).problems
+    # More statuses than calls started is output this runner does not understand.
+    extra = H2LOAD.replace("2938 2xx", "2940 2xx")
+    assert runner.parse_h2load(extra).problems
+
+
 def test_wrk_summary_gives_rate_percentiles_and_non_2xx() -> None:
     load = runner.parse_wrk(WRK)
     assert load.requests == 15817
