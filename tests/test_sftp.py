@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import asyncssh
 import pytest
@@ -31,6 +32,7 @@ from tests._sftp_servers import (
     EchoingSFTPServer,
     FailingWriteSFTPServer,
     Peer,
+    PermissionsSFTPServer,
     SilentServer,
     StallingSFTPServer,
     asyncssh_peer,
@@ -679,3 +681,85 @@ def test_check_target_refuses_what_needs_no_connection_to_refuse() -> None:
 
     v6 = parse_sftp_address("[0:0::1]:2222/x.pdf")
     check_target(v6, username=USERNAME, allowed_hosts=("::1",))
+
+
+# --- the cost of an export ----------------------------------------------------------------------------------
+
+
+class _AskedServer(PermissionsSFTPServer):
+    """Records every question about a path and every folder made."""
+
+    asked: ClassVar[list[str]] = []
+
+    def stat(self, path: bytes) -> Any:
+        self.asked.append("stat")
+        return super().stat(path)
+
+    def lstat(self, path: bytes) -> Any:
+        self.asked.append("lstat")
+        return super().lstat(path)
+
+    def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> Any:
+        self.asked.append("mkdir")
+        return super().mkdir(path, attrs)
+
+
+async def test_an_upload_into_a_folder_that_exists_asks_nothing_about_the_folder(
+    tmp_path: Path, known_hosts: Path
+) -> None:
+    _AskedServer.asked = []
+    async with asyncssh_peer(tmp_path / "root", _AskedServer) as peer:
+        (peer.root / "Sheets").mkdir()
+        await upload(peer.address("Sheets/x.pdf"), known_hosts)
+        assert _AskedServer.asked == []
+        # A missing one is still made, once the open says it is missing.
+        await upload(peer.address("Sheets/2026/x.pdf"), known_hosts)
+        assert "mkdir" in _AskedServer.asked
+    assert contents(peer.root) == {"Sheets/x.pdf": PDF, "Sheets/2026/x.pdf": PDF}
+
+
+@pytest.mark.parametrize(
+    ("offered", "agreed"),
+    [
+        (None, "aes128-gcm@openssh.com"),
+        (["chacha20-poly1305@openssh.com"], "chacha20-poly1305@openssh.com"),
+        (["aes256-ctr"], "aes256-ctr"),
+    ],
+)
+async def test_an_upload_prefers_aes_gcm_and_takes_what_a_server_without_it_offers(
+    tmp_path: Path, known_hosts: Path, offered: list[str] | None, agreed: str
+) -> None:
+    ciphers: list[str] = []
+
+    class Server(asyncssh.SSHServer):
+        def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+            self._conn = conn
+
+        def begin_auth(self, username: str) -> bool:
+            ciphers.append(self._conn.get_extra_info("recv_cipher"))
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return password == PASSWORD
+
+    root = tmp_path / "root"
+    root.mkdir()
+    options: dict[str, Any] = {} if offered is None else {"encryption_algs": offered}
+    acceptor = await asyncssh.listen(
+        LOOPBACK,
+        0,
+        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
+        server_factory=Server,
+        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=os.fsencode(root)),
+        **options,
+    )
+    try:
+        await upload(f"{LOOPBACK}:{acceptor.get_port()}/x.pdf", known_hosts)
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()
+    assert ciphers == [agreed]
+    assert contents(root) == {"x.pdf": PDF}
