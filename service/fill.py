@@ -19,17 +19,17 @@ as Open Dental stores them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from service import fill_data as d
 from service.culture import EN_US, Culture
 from service.enums import SheetFieldType, SheetType
 from service.fill_data import FillData
 from service.settings import Settings
-from service.tokens import TokenContext, needs_of, token_values
+from service.tokens import TokenContext, name_fl, name_fl_formal, needs_of, salutation, token_values
 
 # The patient columns filling reads; the caller selects exactly these.
 PATIENT_COLUMNS = (
@@ -39,6 +39,17 @@ PATIENT_COLUMNS = (
     *("StudentStatus", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod", "ClinicNum"),
     *("Language", "Guarantor", "PriProv"),
 )
+
+# Where `Filler.fill` finds a field's FieldType, FieldName, FieldValue, RadioButtonValue, IsRequired.
+FIELD_KEYS = ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "IsRequired")
+
+
+class Field(Protocol):
+    """A new field being filled: a mapping by column name, or a row by position."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +195,14 @@ def _enum_name(names: tuple[str, ...], value: int) -> str:
 
 
 class Filler:
-    """The values of one new sheet: built once per sheet, then asked field by field."""
+    """The values of one new sheet: built once per sheet, then asked field by field.
 
-    __slots__ = ("_checked", "_data", "_names", "_radios", "_sheet_type", "_tokens")
+    Only what the sheet's type fills is worked out up front; the token values
+    (about 150, several formatted by the culture) the first time a StaticText
+    has a `[`.
+    """
+
+    __slots__ = ("_age", "_checked", "_context", "_data", "_names", "_radios", "_sheet_type", "_tokens")
 
     def __init__(
         self,
@@ -201,33 +217,23 @@ class Filler:
         p = patient
         data = data if data is not None else FillData()
         self._data, self._sheet_type = data, sheet_type
-        phone = _phone_for(culture)
-        ctx = TokenContext(p, data, practice, now, culture, phone, _real_date)
+        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date)
+        self._context = ctx
+        self._tokens: dict[str, str] | None = None
         today = now.date()
-        birthdate = _real_date(p["Birthdate"])
-        self._tokens = token_values(ctx, _age(birthdate, today))
-        tokens = self._tokens
-        birthdate_text = tokens["Birthdate"]
-        city_state_zip = f"{p['City']}, {p['State']} {p['Zip']}"
+        self._age = _age(_real_date(p["Birthdate"]), today)
+        allowed = _NAMES_BY_TYPE.get(sheet_type, frozenset())
         ssn = p["SSN"]
         if culture.name == "en-US" and len(ssn) == 9:
             ssn = f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}"
         provider = data.provider.formal_name if data.provider else ""
         names: dict[str, str] = {
-            "patient.nameFL": tokens["nameFLFormal"]
-            if sheet_type == SheetType.PatientLetter
-            else tokens["nameFL"],
             "patient.address": _lines("\r\n", p["Address"], p["Address2"]),
-            "patient.cityStateZip": city_state_zip,
-            "patient.salutation": f"Dear {tokens['salutation']}:",
+            "patient.cityStateZip": f"{p['City']}, {p['State']} {p['Zip']}",
             "patient.priProvNameFL": provider,
-            "today.DayDate": f"{culture.day_name(today)}, {culture.short_date(today)}",
-            "dateTime.Today": culture.short_date(today),
-            "sheet.DateTimeSheet": culture.general(now),
             "PracticeTitle": practice.title,
             "PracticeAddress": _lines("\r\n", practice.address, practice.address2),
             "practiceCityStateZip": f"{practice.city}, {practice.state}  {practice.zip}",
-            "Birthdate": birthdate_text,
             "SSN": ssn,
             "ICEName": data.note.ice_name,
             "ICEPhone": data.note.ice_phone,
@@ -236,6 +242,19 @@ class Filler:
             else "",
             "wirelessCarrier": "",
         }
+        # Formatted for the culture: only those the type fills.
+        formatted: dict[str, Callable[[], str]] = {
+            "patient.nameFL": (
+                (lambda: name_fl_formal(p)) if sheet_type == SheetType.PatientLetter else (lambda: name_fl(p))
+            ),
+            "patient.salutation": lambda: f"Dear {salutation(p)}:",
+            "today.DayDate": lambda: f"{culture.day_name(today)}, {culture.short_date(today)}",
+            "dateTime.Today": lambda: culture.short_date(today),
+            "sheet.DateTimeSheet": lambda: culture.general(now),
+            "Birthdate": lambda: ctx.short_date(p["Birthdate"]),
+        }
+        for name in allowed & formatted.keys():
+            names[name] = formatted[name]()
         for column in ("Address", "Address2", "City", "Email", "FName", "HmPhone", "LName", "MiddleI"):
             names[column] = p[column]
         for column in ("Preferred", "State", "WirelessPhone", "WkPhone", "Zip"):
@@ -253,7 +272,6 @@ class Filler:
                 f"ins{n}SubscriberID": plan.subscriber_id,
                 f"ins{n}SubscriberNameF": subscriber["FName"] if subscriber else "",
             }
-        allowed = _NAMES_BY_TYPE.get(sheet_type, frozenset())
         self._names = {k: v for k, v in names.items() if k in allowed}
         checked = {
             "Gender": _enum_name(_GENDERS, p["Gender"]),
@@ -283,6 +301,8 @@ class Filler:
         if "[" not in text:
             return text
         tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = token_values(self._context, self._age)
         return _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
 
     def value(self, field_type: int, field_name: str, field_value: str, radio_button_value: str) -> str:
@@ -319,21 +339,22 @@ class Filler:
             return "X"
         return None
 
-    def fill(self, fields: Sequence[MutableMapping[str, Any]]) -> None:
-        """Fill new fields in place (FieldType, FieldName, FieldValue, RadioButtonValue, IsRequired)."""
+    def fill(self, fields: Sequence[Field], keys: Sequence[Any] = FIELD_KEYS) -> None:
+        """Fill new fields in place: mappings of FieldType, FieldName, FieldValue,
+        RadioButtonValue and IsRequired, or rows holding them where `keys` say."""
+        kind, name, value, radio, required = keys
+        fill = self.value
         for f in fields:
-            f["FieldValue"] = self.value(
-                f["FieldType"], f["FieldName"], f["FieldValue"], f["RadioButtonValue"]
-            )
+            f[value] = fill(f[kind], f[name], f[value], f[radio])
         if self._sheet_type != SheetType.MedicalHistory or not self._data.medications:
             return
         inputs = [
-            (not f["IsRequired"], int(m[1]), n, f)
+            (not f[required], int(m[1]), n, f)
             for n, f in enumerate(fields)
-            if f["FieldType"] == SheetFieldType.InputField and (m := _INPUT_MED.match(f["FieldName"]))
+            if f[kind] == SheetFieldType.InputField and (m := _INPUT_MED.match(f[name]))
         ]
         inputs.sort(key=lambda item: item[:3])
         for medication, (*_, f) in zip(self._data.medications, inputs, strict=False):
-            f["FieldValue"] = medication
+            f[value] = medication
             # Open Dental shows a known medication as output, so it is not imported as a new one.
-            f["FieldType"] = int(SheetFieldType.OutputText)
+            f[kind] = int(SheetFieldType.OutputText)

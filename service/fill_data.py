@@ -1,25 +1,26 @@
 """Reading what a new sheet is filled from, out of Open Dental's own tables.
 
 One query per table group per create, each only when the sheet needs it (its
-type's fields, its StaticText tokens), on the create's own connection so the
-whole sheet sees one snapshot. The result is plain data (`FillData`) that the
-filler consumes without a database. A table the database does not have reads
-as empty, as Open Dental prints for a patient without such data.
+type's fields, its StaticText tokens), on the create's own session so the
+whole sheet sees one snapshot; the queries are built once per schema. The
+result is plain data (`FillData`) that the filler consumes without a
+database. A table the database does not have reads as empty, as Open Dental
+prints for a patient without such data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import fill_tables as t
 from service import models
 from service.schema import Schema
+from service.sessions import Query, Session
 
 # What a part of the sheet needs read; the filler and the token table name these.
 PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY = "preference", "provider", "clinic", "patientnote", "family"
@@ -164,89 +165,146 @@ class FillData:
     coverage: tuple[Coverage, ...] = ()
 
 
-def _rows(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in result.mappings()]
+def _dicts(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+class _Read:
+    """One fill query and its columns' names (rows come back as mappings)."""
+
+    __slots__ = ("names", "query")
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.query = Query(statement)
+        self.names = tuple(c.name for c in statement.selected_columns)
 
 
 class FillReader:
-    """Reads the fill data of one create over its connection."""
+    """The fill reads of one database's schema, built once; `read` runs those a sheet
+    needs over a create's session (its transaction, its snapshot)."""
 
-    __slots__ = ("_conn", "_schema")
+    __slots__ = ("_reads", "_schema")
 
-    def __init__(self, conn: AsyncConnection, schema: Schema) -> None:
-        self._conn = conn
+    def __init__(self, schema: Schema) -> None:
         self._schema = schema
+        self._reads: dict[str, _Read] = {}
+        has = schema.has
+        if has(t.PREFERENCE):
+            self._reads[PREFERENCES] = self._preferences_read()
+        if has(t.PROVIDER):
+            self._reads[PROVIDER], self._reads["first_provider"] = self._provider_reads()
+        if has(t.CLINIC):
+            self._reads[CLINIC] = self._clinic_read()
+        if has(t.PATIENTNOTE):
+            self._reads[NOTE] = self._note_read()
+        self._reads[FAMILY] = self._family_read()
+        if has(t.ALLERGY) and has(t.ALLERGYDEF):
+            self._reads[ALLERGIES] = self._allergies_read()
+        if has(t.DISEASE) and has(t.DISEASEDEF):
+            self._reads[PROBLEMS] = self._problems_read()
+        if has(t.MEDICATIONPAT):
+            self._reads[MEDICATIONS] = self._medications_read()
+        if has(t.REFATTACH) and has(t.REFERRAL):
+            self._reads[REFERRALS] = self._referrals_read()
+        if all(has(x) for x in (t.PATPLAN, t.INSSUB, t.INSPLAN)):
+            self._reads[INSURANCE] = self._coverage_read()
 
     def _cols(self, table: sa.Table, *names: str) -> list[Any]:
         # A column an older Open Dental lacks reads as its neutral value.
         present = {c.name for c in self._schema.columns(table, names)}
         return [table.c[n] if n in present else sa.literal(t.neutral(table.c[n])).label(n) for n in names]
 
-    async def _all(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
-        return _rows(await self._conn.execute(query))
+    async def _all(self, session: Session, part: str, **params: Any) -> list[dict[str, Any]]:
+        read = self._reads[part]
+        return _dicts(read.names, await session.rows(read.query, **params))
 
-    async def read(self, patient: Mapping[str, Any], needs: Collection[str], today: date) -> FillData:
+    async def read(
+        self, session: Session, patient: Mapping[str, Any], needs: Collection[str], today: date
+    ) -> FillData:
         """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum)."""
-        has = self._schema.has
+        reads = self._reads
         data = FillData()
         pat_num, guarantor = patient["PatNum"], patient["Guarantor"] or patient["PatNum"]
-        if (PREFERENCES in needs or PROVIDER in needs or CLINIC in needs) and has(t.PREFERENCE):
-            data = replace(data, preferences=await self._preferences())
-        if PROVIDER in needs and has(t.PROVIDER):
-            data = replace(data, provider=await self._provider(patient["PriProv"], data.preferences))
-        if CLINIC in needs and patient["ClinicNum"] and has(t.CLINIC):
-            data = replace(data, clinic=await self._clinic(patient["ClinicNum"]))
-        if NOTE in needs and has(t.PATIENTNOTE):
-            data = replace(data, note=await self._note(pat_num, guarantor))
+        if (PREFERENCES in needs or PROVIDER in needs or CLINIC in needs) and PREFERENCES in reads:
+            data = replace(data, preferences=await self._preferences(session))
+        if PROVIDER in needs and PROVIDER in reads:
+            data = replace(data, provider=await self._provider(session, patient["PriProv"], data.preferences))
+        if CLINIC in needs and patient["ClinicNum"] and CLINIC in reads:
+            data = replace(data, clinic=await self._clinic(session, patient["ClinicNum"]))
+        if NOTE in needs and NOTE in reads:
+            data = replace(data, note=await self._note(session, pat_num, guarantor))
         if FAMILY in needs:
-            data = replace(data, family=await self._family(guarantor))
-        if ALLERGIES in needs and has(t.ALLERGY) and has(t.ALLERGYDEF):
-            data = replace(data, allergies=await self._allergies(pat_num))
-        if PROBLEMS in needs and has(t.DISEASE) and has(t.DISEASEDEF):
-            data = replace(data, problems=await self._problems(pat_num))
-        if MEDICATIONS in needs and has(t.MEDICATIONPAT):
-            data = replace(data, medications=await self._medications(pat_num, today))
-        if REFERRALS in needs and has(t.REFATTACH) and has(t.REFERRAL):
-            data = await self._referrals(data, pat_num)
-        if INSURANCE in needs and all(has(x) for x in (t.PATPLAN, t.INSSUB, t.INSPLAN)):
-            data = replace(data, coverage=await self._coverage(pat_num))
+            data = replace(data, family=await self._family(session, guarantor))
+        if ALLERGIES in needs and ALLERGIES in reads:
+            data = replace(data, allergies=await self._allergies(session, pat_num))
+        if PROBLEMS in needs and PROBLEMS in reads:
+            data = replace(data, problems=await self._problems(session, pat_num))
+        if MEDICATIONS in needs and MEDICATIONS in reads:
+            data = replace(data, medications=await self._medications(session, pat_num, today))
+        if REFERRALS in needs and REFERRALS in reads:
+            data = await self._referrals(session, data, pat_num)
+        if INSURANCE in needs and INSURANCE in reads:
+            data = replace(data, coverage=await self._coverage(session, pat_num))
         return data
 
-    async def _preferences(self) -> dict[str, str]:
+    def _preferences_read(self) -> _Read:
         pref = t.PREFERENCE.c
-        query = sa.select(pref.PrefName, pref.ValueString).where(pref.PrefName.in_(PRACTICE_PREFERENCES))
-        return {r["PrefName"]: r["ValueString"] or "" for r in await self._all(query)}
+        wanted = pref.PrefName.in_(PRACTICE_PREFERENCES)
+        return _Read(sa.select(pref.PrefName, pref.ValueString).where(wanted))
 
-    async def _provider(self, pri_prov: int, preferences: Mapping[str, str]) -> Provider | None:
-        # patient.PriProv, else the practice's default provider, else the first visible one.
+    async def _preferences(self, session: Session) -> dict[str, str]:
+        return {r["PrefName"]: r["ValueString"] or "" for r in await self._all(session, PREFERENCES)}
+
+    def _provider_reads(self) -> tuple[_Read, _Read]:
         prov = t.PROVIDER.c
+        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
+        wanted = sa.select(*columns).where(prov.ProvNum == sa.bindparam("wanted"))
+        order = self._cols(t.PROVIDER, "ItemOrder")
+        first = (
+            sa.select(*columns)
+            .where(*(c == 0 for c in self._cols(t.PROVIDER, "IsHidden")))
+            .order_by(*order, prov.ProvNum)
+            .limit(1)
+        )
+        return _Read(wanted), _Read(first)
+
+    async def _provider(
+        self, session: Session, pri_prov: int, preferences: Mapping[str, str]
+    ) -> Provider | None:
+        # patient.PriProv, else the practice's default provider, else the first visible one.
         default = preferences.get("PracticeDefaultProv", "").strip()
         wanted = pri_prov or (int(default) if default.isdigit() else 0)
-        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
-        query = sa.select(*columns)
         if wanted:
-            query = query.where(prov.ProvNum == wanted)
+            rows = await self._all(session, PROVIDER, wanted=wanted)
         else:
-            order = self._cols(t.PROVIDER, "ItemOrder")
-            query = query.where(*(c == 0 for c in self._cols(t.PROVIDER, "IsHidden")))
-            query = query.order_by(*order, prov.ProvNum).limit(1)
-        rows = await self._all(query)
+            rows = await self._all(session, "first_provider")
         if not rows:
             return None
         row = rows[0]
         return Provider(row["FName"], row["LName"], row["Suffix"])
 
-    async def _clinic(self, clinic_num: int) -> Clinic | None:
-        names = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
-        query = sa.select(*self._cols(t.CLINIC, *names)).where(t.CLINIC.c.ClinicNum == clinic_num)
-        rows = await self._all(query)
-        return Clinic(*(rows[0][n] or "" for n in names)) if rows else None
+    _CLINIC_NAMES = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
 
-    async def _note(self, pat_num: int, guarantor: int) -> Note:
+    def _clinic_read(self) -> _Read:
+        return _Read(
+            sa.select(*self._cols(t.CLINIC, *self._CLINIC_NAMES)).where(
+                t.CLINIC.c.ClinicNum == sa.bindparam("clinic_num")
+            )
+        )
+
+    async def _clinic(self, session: Session, clinic_num: int) -> Clinic | None:
+        rows = await self._all(session, CLINIC, clinic_num=clinic_num)
+        return Clinic(*(rows[0][n] or "" for n in self._CLINIC_NAMES)) if rows else None
+
+    def _note_read(self) -> _Read:
         names = ("PatNum", "ICEName", "ICEPhone", "Medical", "Service", "Treatment", "FamFinancial")
         note = t.PATIENTNOTE.c
-        query = sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_({pat_num, guarantor}))
-        by_patient = {r["PatNum"]: r for r in await self._all(query)}
+        wanted: list[sa.BindParameter[int]] = [sa.bindparam("pat_num"), sa.bindparam("guarantor")]
+        return _Read(sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_(wanted)))
+
+    async def _note(self, session: Session, pat_num: int, guarantor: int) -> Note:
+        rows = await self._all(session, NOTE, pat_num=pat_num, guarantor=guarantor)
+        by_patient = {r["PatNum"]: r for r in rows}
         own, family = by_patient.get(pat_num), by_patient.get(guarantor)
         mine = own or {}
         return Note(
@@ -258,45 +316,53 @@ class FillReader:
             family_financial=(family["FamFinancial"] or "") if family else "",
         )
 
-    async def _family(self, guarantor: int) -> tuple[Mapping[str, Any], ...]:
+    def _family_read(self) -> _Read:
         patient = models.PATIENT.c
-        query = (
+        guarantor: sa.BindParameter[int] = sa.bindparam("guarantor")
+        return _Read(
             sa.select(*(patient[c] for c in FAMILY_COLUMNS))
             .where(sa.or_(patient.Guarantor == guarantor, patient.PatNum == guarantor))
             .order_by(patient.PatNum)
         )
-        rows = await self._all(query)
+
+    async def _family(self, session: Session, guarantor: int) -> tuple[Mapping[str, Any], ...]:
+        rows = await self._all(session, FAMILY, guarantor=guarantor)
         # Open Dental's family lists the guarantor first.
         rows.sort(key=lambda r: r["PatNum"] != guarantor)
         return tuple(rows)
 
-    async def _allergies(self, pat_num: int) -> tuple[Condition, ...]:
+    def _allergies_read(self) -> _Read:
         allergy, definition = t.ALLERGY.c, t.ALLERGYDEF.c
-        query = (
+        return _Read(
             sa.select(definition.Description, *self._cols(t.ALLERGY, "StatusIsActive"))
             .select_from(t.ALLERGY.join(t.ALLERGYDEF, definition.AllergyDefNum == allergy.AllergyDefNum))
-            .where(allergy.PatNum == pat_num)
+            .where(allergy.PatNum == sa.bindparam("pat_num"))
             .order_by(allergy.AllergyNum)
         )
-        return tuple(Condition(r["Description"], bool(r["StatusIsActive"])) for r in await self._all(query))
 
-    async def _problems(self, pat_num: int) -> tuple[Condition, ...]:
+    async def _allergies(self, session: Session, pat_num: int) -> tuple[Condition, ...]:
+        rows = await self._all(session, ALLERGIES, pat_num=pat_num)
+        return tuple(Condition(r["Description"], bool(r["StatusIsActive"])) for r in rows)
+
+    def _problems_read(self) -> _Read:
         disease, definition = t.DISEASE.c, t.DISEASEDEF.c
-        query = (
+        return _Read(
             sa.select(definition.DiseaseName, *self._cols(t.DISEASE, "ProbStatus"))
             .select_from(t.DISEASE.join(t.DISEASEDEF, definition.DiseaseDefNum == disease.DiseaseDefNum))
-            .where(disease.PatNum == pat_num)
+            .where(disease.PatNum == sa.bindparam("pat_num"))
             .order_by(disease.DiseaseNum)
         )
-        # ProblemStatus.Active is 0.
-        return tuple(Condition(r["DiseaseName"], r["ProbStatus"] == 0) for r in await self._all(query))
 
-    async def _medications(self, pat_num: int, today: date) -> tuple[str, ...]:
+    async def _problems(self, session: Session, pat_num: int) -> tuple[Condition, ...]:
+        # ProblemStatus.Active is 0.
+        rows = await self._all(session, PROBLEMS, pat_num=pat_num)
+        return tuple(Condition(r["DiseaseName"], r["ProbStatus"] == 0) for r in rows)
+
+    def _medications_read(self) -> _Read:
         med_pat = t.MEDICATIONPAT.c
-        has_medication = self._schema.has(t.MEDICATION)
         columns = [med_pat.MedicationNum, *self._cols(t.MEDICATIONPAT, "MedDescript")]
         source: sa.FromClause = t.MEDICATIONPAT
-        if has_medication:
+        if self._schema.has(t.MEDICATION):
             medication, generic = t.MEDICATION.alias("m"), t.MEDICATION.alias("g")
             source = source.outerjoin(
                 medication, medication.c.MedicationNum == med_pat.MedicationNum
@@ -307,18 +373,21 @@ class FillReader:
                 medication.c.GenericNum.label("GenericNum"),
                 generic.c.MedName.label("GenericName"),
             ]
-        query = (
+        today: sa.BindParameter[date] = sa.bindparam("today", type_=med_pat.DateStop.type)
+        return _Read(
             sa.select(*columns)
             .select_from(source)
             .where(
-                med_pat.PatNum == pat_num,
+                med_pat.PatNum == sa.bindparam("pat_num"),
                 # Current: no stop date (before 1880) or stopping today or later.
                 sa.or_(med_pat.DateStop < _REAL_DATES, med_pat.DateStop >= today),
             )
             .order_by(med_pat.MedicationPatNum)
         )
+
+    async def _medications(self, session: Session, pat_num: int, today: date) -> tuple[str, ...]:
         names = []
-        for r in await self._all(query):
+        for r in await self._all(session, MEDICATIONS, pat_num=pat_num, today=today):
             if r["MedicationNum"] == 0 or not r.get("Found"):
                 names.append(r["MedDescript"] or "")
                 continue
@@ -328,19 +397,21 @@ class FillReader:
             names.append(name)
         return tuple(names)
 
-    async def _referrals(self, data: FillData, pat_num: int) -> FillData:
+    def _referrals_read(self) -> _Read:
         attach, referral = t.REFATTACH.c, t.REFERRAL.c
-        query = (
+        return _Read(
             sa.select(
                 attach.RefType,
                 *self._cols(t.REFATTACH, "RefDate"),
                 *self._cols(t.REFERRAL, "FName", "MName", "LName", "Title", "IsDoctor"),
             )
             .select_from(t.REFATTACH.join(t.REFERRAL, referral.ReferralNum == attach.ReferralNum))
-            .where(attach.PatNum == pat_num)
+            .where(attach.PatNum == sa.bindparam("pat_num"))
             .order_by(*self._cols(t.REFATTACH, "ItemOrder"), attach.RefAttachNum)
         )
-        rows = await self._all(query)
+
+    async def _referrals(self, session: Session, data: FillData, pat_num: int) -> FillData:
+        rows = await self._all(session, REFERRALS, pat_num=pat_num)
 
         def referral_of(r: Mapping[str, Any]) -> Referral:
             return Referral(
@@ -356,7 +427,7 @@ class FillReader:
         to = tuple(referral_of(r) for r in rows if r["RefType"] == _REF_TO)
         return replace(data, referred_from=from_, referred_to=to)
 
-    async def _coverage(self, pat_num: int) -> tuple[Coverage, ...]:
+    def _coverage_read(self) -> _Read:
         patplan, inssub, insplan = t.PATPLAN.c, t.INSSUB.c, t.INSPLAN.c
         source: sa.FromClause = t.PATPLAN.join(t.INSSUB, inssub.InsSubNum == patplan.InsSubNum).join(
             t.INSPLAN, insplan.PlanNum == inssub.PlanNum
@@ -378,12 +449,15 @@ class FillReader:
         subscriber = models.PATIENT.alias("subscriber")
         source = source.outerjoin(subscriber, subscriber.c.PatNum == inssub.Subscriber)
         columns += [subscriber.c[n].label("Subscriber" + n) for n in _SUBSCRIBER_COLUMNS]
-        query = (
+        return _Read(
             sa.select(*columns)
             .select_from(source)
-            .where(patplan.PatNum == pat_num)
+            .where(patplan.PatNum == sa.bindparam("pat_num"))
             .order_by(patplan.Ordinal, patplan.PatPlanNum)
         )
+
+    async def _coverage(self, session: Session, pat_num: int) -> tuple[Coverage, ...]:
+        rows = await self._all(session, INSURANCE, pat_num=pat_num)
         return tuple(
             Coverage(
                 relationship=r["Relationship"],
@@ -409,5 +483,5 @@ class FillReader:
                     else None
                 ),
             )
-            for r in await self._all(query)
+            for r in rows
         )

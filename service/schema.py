@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import fill_tables, models
 
@@ -116,18 +116,19 @@ def _reflect(sync: sa.Connection) -> Schema:
     return Schema({name: [dict(c) for c in inspector.get_columns(name)] for name in wanted})
 
 
-async def schema_of(conn: AsyncConnection) -> Schema:
-    """The schema of the connection's database, reflected on its first use by this engine."""
-    engine = conn.engine.sync_engine
-    found = _CACHE.get(engine)
+async def schema_of(engine: AsyncEngine) -> Schema:
+    """The schema of the engine's database, reflected on its first use (on a connection of its own)."""
+    sync = engine.sync_engine
+    found = _CACHE.get(sync)
     if found is not None:
         return found
-    lock = _LOCKS.setdefault(engine, asyncio.Lock())
+    lock = _LOCKS.setdefault(sync, asyncio.Lock())
     async with lock:
-        found = _CACHE.get(engine)
+        found = _CACHE.get(sync)
         if found is None:
-            found = await conn.run_sync(_reflect)
-            _CACHE[engine] = found
+            async with engine.connect() as conn:
+                found = await conn.run_sync(_reflect)
+            _CACHE[sync] = found
     return found
 
 

@@ -4,8 +4,11 @@ A create reads the definition and the patient in one statement, the field
 definitions in the patient's language in a second, what the sheet is filled
 from out of Open Dental's other tables (`service.fill_data`: one query per
 table group the sheet needs), and writes the sheet and all its fields (one
-multi-row INSERT) in the same transaction: one snapshot, and a failure
-anywhere leaves nothing behind. Columns of the written tables that we do not
+executemany) in the same transaction: one snapshot, and a failure anywhere
+leaves nothing behind. Every statement is built once; on SQLite the whole
+transaction is one call on the driver's thread (`service.sessions`). The
+field definitions' values are copied into the new fields as the driver
+returns them, only the filled-in ones changed. Columns of the written tables that we do not
 model get their neutral value (`service.schema`).
 
 Checks run in this order, so one request always gets the same answer:
@@ -15,27 +18,34 @@ the SheetDef exists ("SheetDef not found."), its type is one the API creates
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import models
 from service.culture import EN_US, Culture
-from service.db import bulk_insert, row, write_transaction
+from service.db import row
 from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType, SheetType, od_name
 from service.errors import InvalidArgument, NotFound
-from service.fill import PATIENT_COLUMNS, Filler, Practice, needs
+from service.fill import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
 from service.models import Sheet, SheetField, now_seconds
-from service.schema import schema_of
+from service.schema import Schema, schema_of
+from service.sessions import Query, Session, run_transaction
 from service.transactions import sheets_are_transactional
 
 __all__ = ["FIELD_COPIED", "SHEET_COPIED", "Practice", "create_sheet", "for_language"]
 
-FieldDef = TypeVar("FieldDef", bound=Mapping[str, Any])
+
+class _Keyed(Protocol):
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+FieldDef = TypeVar("FieldDef", bound=_Keyed)
 
 # Columns a sheet copies from its definition, and a field from its field definition.
 SHEET_COPIED = (
@@ -91,33 +101,47 @@ def _type_name(sheet_type: int) -> str:
         return str(sheet_type)
 
 
-def for_language(field_defs: Sequence[FieldDef], language: str) -> list[FieldDef]:
-    """The field definitions for a patient's language: those in it, else those with none."""
+def for_language(field_defs: Sequence[FieldDef], language: str, key: Any = "Language") -> list[FieldDef]:
+    """The field definitions for a patient's language: those in it, else those with none
+    (`key`: where a definition holds its Language, a name or, in a row, a position)."""
     if language:
-        chosen = [f for f in field_defs if f["Language"] == language]
+        chosen = [f for f in field_defs if f[key] == language]
         if chosen:
             return chosen
-    return [f for f in field_defs if f["Language"] == ""]
+    return [f for f in field_defs if f[key] == ""]
 
 
-def _head_query(sheet_def_num: int, pat_num: int) -> sa.Select[Any]:
-    # The patient is outer-joined on its key alone, so the one row tells a
-    # missing definition (no row) from a missing patient (PatNum NULL).
-    sheet_def, patient = models.SHEETDEF, models.PATIENT
-    return (
-        sa.select(*(sheet_def.c[c] for c in SHEET_COPIED), *(patient.c[c] for c in PATIENT_COLUMNS))
-        .select_from(sheet_def.outerjoin(patient, patient.c.PatNum == pat_num))
-        .where(sheet_def.c.SheetDefNum == sheet_def_num)
+# The one row that tells a missing definition (no row) from a missing patient
+# (PatNum NULL): the patient is outer-joined on its key alone.
+_HEAD = Query(
+    sa.select(*(models.SHEETDEF.c[c] for c in SHEET_COPIED), *(models.PATIENT.c[c] for c in PATIENT_COLUMNS))
+    .select_from(
+        models.SHEETDEF.outerjoin(models.PATIENT, models.PATIENT.c.PatNum == sa.bindparam("pat_num"))
     )
-
-
-def _field_defs_query(sheet_def_num: int, language: str) -> sa.Select[Any]:
-    field_def = models.SHEETFIELDDEF.c
-    return (
-        sa.select(*(field_def[c] for c in FIELD_COPIED), field_def.Language)
-        .where(field_def.SheetDefNum == sheet_def_num, field_def.Language.in_([language, ""]))
-        .order_by(field_def.SheetFieldDefNum)
+    .where(models.SHEETDEF.c.SheetDefNum == sa.bindparam("sheet_def_num"))
+)
+_HEAD_NAMES = (*SHEET_COPIED, *PATIENT_COLUMNS)
+# The field definitions, as the driver returns them: copied into the new fields untouched.
+_FIELD_DEFS = Query(
+    sa.select(*(models.SHEETFIELDDEF.c[c] for c in FIELD_COPIED), models.SHEETFIELDDEF.c.Language)
+    .where(
+        models.SHEETFIELDDEF.c.SheetDefNum == sa.bindparam("sheet_def_num"),
+        models.SHEETFIELDDEF.c.Language.in_([sa.bindparam("language"), ""]),
     )
+    .order_by(models.SHEETFIELDDEF.c.SheetFieldDefNum),
+    raw=True,
+)
+_LANGUAGE = len(FIELD_COPIED)
+# Where filling finds FieldType, FieldName, FieldValue, RadioButtonValue and IsRequired in a row.
+_FILLED = tuple(FIELD_COPIED.index(c) for c in FIELD_KEYS)
+# The model's values of the columns a new row does not copy (none depends on the moment).
+_SHEET_DEFAULTS = row(Sheet())
+_FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
+
+
+@functools.lru_cache(maxsize=16)
+def _reader(schema: Schema) -> FillReader:
+    return FillReader(schema)
 
 
 async def create_sheet(
@@ -141,53 +165,85 @@ async def create_sheet(
         now = now_seconds()
     elif now.tzinfo is not None:
         now = now.astimezone().replace(tzinfo=None)
-    now = now.replace(microsecond=0)
-    async with write_transaction(engine, snapshot=True) as conn:
-        head = (await conn.execute(_head_query(sheet_def_num, pat_num))).mappings().first()
-        if head is None:
-            raise NotFound("SheetDef not found.", field="SheetDefNum")
-        sheet_type = head["SheetType"]
-        if sheet_type not in _CREATABLE:
-            raise InvalidArgument(
-                f"SheetDef of SheetType '{_type_name(sheet_type)}' is not supported. "
-                f"Only {_ALLOWED} are supported.",
-                field="SheetDefNum",
-            )
-        if head["PatNum"] is None:
-            raise NotFound("Patient not found.", field="PatNum")
-        language = head["Language"]
-        field_defs = (await conn.execute(_field_defs_query(sheet_def_num, language))).mappings().all()
-        chosen = for_language(field_defs, language)
-        schema = await schema_of(conn)
-        static_texts = (f["FieldValue"] for f in chosen if f["FieldType"] == SheetFieldType.StaticText)
-        data = await FillReader(conn, schema).read(head, needs(sheet_type, static_texts), now.date())
-        sheet = Sheet(
-            **{c: head[c] for c in SHEET_COPIED},
-            SheetDefNum=sheet_def_num,
-            PatNum=pat_num,
-            ClinicNum=head["ClinicNum"],
-            InternalNote=internal_note,
-            DateTimeSheet=now,
-            DateTSheetEdited=now,
+    at = now.replace(microsecond=0)
+    schema = await schema_of(engine)
+    # Without transactions (MyISAM) the sheet stays hidden until all its fields are in.
+    hidden = not await sheets_are_transactional(engine, (models.SHEET.name, models.SHEETFIELD.name))
+
+    async def create(session: Session) -> int:
+        return await _create(
+            session,
+            schema,
+            hidden=hidden,
+            sheet_def_num=sheet_def_num,
+            pat_num=pat_num,
+            internal_note=internal_note,
+            practice=practice,
+            now=at,
+            culture=culture,
         )
-        # Without transactions (MyISAM) the sheet stays hidden until all its fields are in.
-        hidden = not await sheets_are_transactional(conn, (models.SHEET.name, models.SHEETFIELD.name))
-        if hidden:
-            sheet.IsDeleted = True
-        sheet_table = schema.writable(models.SHEET)
-        result = await conn.execute(sa.insert(sheet_table).values(row(sheet) | schema.fresh(models.SHEET)))
-        sheet_num = int(result.inserted_primary_key[0])  # type: ignore[index]
-        filler = Filler(
-            head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
+
+    return await run_transaction(engine, create, snapshot=True)
+
+
+async def _create(
+    session: Session,
+    schema: Schema,
+    *,
+    hidden: bool,
+    sheet_def_num: int,
+    pat_num: int,
+    internal_note: str,
+    practice: Practice,
+    now: datetime,
+    culture: Culture,
+) -> int:
+    heads = await session.rows(_HEAD, sheet_def_num=sheet_def_num, pat_num=pat_num)
+    if not heads:
+        raise NotFound("SheetDef not found.", field="SheetDefNum")
+    head = dict(zip(_HEAD_NAMES, heads[0], strict=True))
+    sheet_type = head["SheetType"]
+    if sheet_type not in _CREATABLE:
+        raise InvalidArgument(
+            f"SheetDef of SheetType '{_type_name(sheet_type)}' is not supported. "
+            f"Only {_ALLOWED} are supported.",
+            field="SheetDefNum",
         )
-        # Every column is written: the ones not copied with the model's defaults,
-        # the ones the model does not know with their type's neutral value.
-        defaults = row(SheetField()) | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
-        rows = [defaults | {c: field_def[c] for c in FIELD_COPIED} for field_def in chosen]
-        filler.fill(rows)
-        await bulk_insert(conn, schema.writable(models.SHEETFIELD), rows)
-        if hidden:
-            await conn.execute(
-                sa.update(sheet_table).where(sheet_table.c.SheetNum == sheet_num).values(IsDeleted=False)
-            )
+    if head["PatNum"] is None:
+        raise NotFound("Patient not found.", field="PatNum")
+    language = head["Language"]
+    field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
+    chosen = for_language(field_defs, language, key=_LANGUAGE)
+    kind, value = _FILLED[0], _FILLED[2]
+    static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
+    data = await _reader(schema).read(session, head, needs(sheet_type, static_texts), now.date())
+    # Every column is written: the ones not copied with the model's defaults,
+    # the ones the model does not know with their type's neutral value.
+    sheet = (
+        _SHEET_DEFAULTS
+        | {c: head[c] for c in SHEET_COPIED}
+        | {
+            "SheetDefNum": sheet_def_num,
+            "PatNum": pat_num,
+            "ClinicNum": head["ClinicNum"],
+            "InternalNote": internal_note,
+            "DateTimeSheet": now,
+            "DateTSheetEdited": now,
+            "IsDeleted": hidden,
+        }
+        | schema.fresh(models.SHEET)
+    )
+    sheet_table = schema.writable(models.SHEET)
+    sheet_num = await session.insert(sheet_table, sheet)
+    filler = Filler(
+        head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
+    )
+    fields = [list(f[:_LANGUAGE]) for f in chosen]
+    filler.fill(fields, keys=_FILLED)
+    constants = _FIELD_DEFAULTS | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
+    await session.insert_rows(schema.writable(models.SHEETFIELD), FIELD_COPIED, fields, constants)
+    if hidden:
+        await session.execute(
+            sa.update(sheet_table).where(sheet_table.c.SheetNum == sheet_num).values(IsDeleted=False)
+        )
     return sheet_num

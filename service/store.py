@@ -203,6 +203,11 @@ class SheetStore:
             .offset(sa.bindparam("offset")),
             self._readers,
         )
+        self._get_sheet = PreparedRead(
+            engine,
+            sa.select(*_SHEET).where(sheet.SheetNum == sa.bindparam("sheet_num"), sheet.IsDeleted == 0),
+            self._readers,
+        )
         # The render loaders: a 249-field sheet through SQLAlchemy's result
         # processing kept the event loop busy for milliseconds per PDF.
         wanted: sa.BindParameter[int] = sa.bindparam("sheet_num")
@@ -265,9 +270,11 @@ class SheetStore:
 
     @_database_call
     async def get_sheet(self, *, sheet_num: int) -> Row:
-        sheet = models.SHEET.c
-        query = sa.select(*_SHEET).where(sheet.SheetNum == sheet_num, sheet.IsDeleted == 0)
-        return await self._one(query, "Sheet not found.")
+        """A live sheet, as the driver returns it (CreateSheet answers with one)."""
+        rows = await self._get_sheet.fetch(sheet_num=sheet_num)
+        if not rows:
+            raise NotFound("Sheet not found.")
+        return rows[0]
 
     @_database_call
     async def load_sheet(self, *, sheet_num: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:

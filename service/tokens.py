@@ -132,6 +132,21 @@ def _city_st_zip(city: str, state: str, zip_code: str) -> str:
     return f"{city}, {state}  {zip_code}"
 
 
+def name_fl_formal(p: Mapping[str, Any]) -> str:
+    """[nameFLFormal]: title, first, middle initial and last name."""
+    return " ".join(x for x in (p["Title"], p["FName"], p["MiddleI"], p["LName"]) if x.strip())
+
+
+def salutation(p: Mapping[str, Any]) -> str:
+    """[salutation]: the patient's salutation, else the preferred name, else the first name."""
+    return str(p["Salutation"] or p["Preferred"] or p["FName"])
+
+
+def name_fl(p: Mapping[str, Any]) -> str:
+    """[nameFL]: first, 'preferred', middle initial and last name."""
+    return _name_fl(p)
+
+
 def _name_fl(p: Mapping[str, Any]) -> str:
     preferred = p["Preferred"].strip()
     return " ".join(
@@ -264,7 +279,7 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
         "MedUrgNote": p["MedUrgNote"],
         "nameF": p["FName"],
         "nameFL": _name_fl(p),
-        "nameFLFormal": " ".join(x for x in (p["Title"], p["FName"], p["MiddleI"], p["LName"]) if x.strip()),
+        "nameFLFormal": name_fl_formal(p),
         "nameL": p["LName"],
         "nameLF": _name_lf(p),
         "nameMI": p["MiddleI"],
@@ -283,7 +298,7 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
             )
             for r in data.referred_to
         ),
-        "salutation": p["Salutation"] or p["Preferred"] or p["FName"],
+        "salutation": salutation(p),
         "serviceNote": data.note.service,
         "SSN": p["SSN"],
         "timeNow": culture.short_time(ctx.now),

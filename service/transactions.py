@@ -12,7 +12,7 @@ import weakref
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 # MariaDB/MySQL storage engines with transactions; any other (MyISAM, Aria,
 # MEMORY, CSV, ...) commits each statement on its own.
@@ -20,23 +20,24 @@ _TRANSACTIONAL_ENGINES = frozenset(("innodb", "xtradb", "ndbcluster", "ndb", "to
 _KNOWN: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
-async def sheets_are_transactional(conn: AsyncConnection, tables: tuple[str, ...]) -> bool:
+async def sheets_are_transactional(engine: AsyncEngine, tables: tuple[str, ...]) -> bool:
     """True unless one of `tables` is on a MariaDB/MySQL engine without
     transactions; learned once per engine (tables do not change engine under a
-    running service)."""
-    engine = conn.engine.sync_engine
-    known = _KNOWN.get(engine)
+    running service), on a connection of its own."""
+    sync = engine.sync_engine
+    known = _KNOWN.get(sync)
     if known is not None:
         return known
     transactional = True
-    if conn.dialect.name == "mysql":
-        rows = await conn.execute(
-            sa.text(
-                "SELECT ENGINE FROM information_schema.TABLES "
-                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :names"
-            ).bindparams(sa.bindparam("names", expanding=True)),
-            {"names": list(tables)},
-        )
-        transactional = all((name or "").lower() in _TRANSACTIONAL_ENGINES for (name,) in rows)
-    _KNOWN[engine] = transactional
+    if engine.dialect.name == "mysql":
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text(
+                    "SELECT ENGINE FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :names"
+                ).bindparams(sa.bindparam("names", expanding=True)),
+                {"names": list(tables)},
+            )
+            transactional = all((name or "").lower() in _TRANSACTIONAL_ENGINES for (name,) in rows)
+    _KNOWN[sync] = transactional
     return transactional

@@ -11,9 +11,7 @@ import sys
 import time
 from typing import Any
 
-import sqlalchemy as sa
-
-from service import db
+from service import db, sessions
 from service.settings import Settings
 from service.sheets import Practice, create_sheet
 
@@ -23,12 +21,14 @@ MARKER = "about to insert the fields"
 async def _main(url: str, sheet_def_num: int, pat_num: int) -> None:
     engine = db.create_engine(url)
 
-    @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _stall(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO SHEETFIELD"):
-            print(MARKER, flush=True)
-            # Blocks the whole process, mid-create, until it is killed.
-            time.sleep(120)
+    def _stall(*_args: Any) -> Any:
+        print(MARKER, flush=True)
+        # Blocks the whole process, mid-create, until it is killed.
+        time.sleep(120)
+
+    # Both ways a create writes its fields: on SQLite on the driver's thread, elsewhere through SQLAlchemy.
+    for session in (sessions.SqliteSession, sessions.AlchemySession):
+        session.insert_rows = _stall  # type: ignore[method-assign, assignment]
 
     await create_sheet(
         engine,

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, fill_tables, models
+from service import db, fill_tables, models, sessions
 from service.demo import seed_demo
 from service.enums import SheetFieldType, SheetType
 from service.fill_data import FillReader
 from service.models import SheetDef, SheetFieldDef
 from service.tokens import TOKEN_NAMES
-from tests.test_sheets import _add_def, _create, _def_num, _fields, _pat_num
+from tests.test_sheets import _add_def, _create, _def_num, _fields, _pat_num, _statements
 
 
 @pytest.fixture
@@ -205,17 +205,8 @@ async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
     )
     zoe = await _pat_num(engine, "DEMO-1")  # she has a clinic: every table group is read
     await _create(engine, sheet_def, zoe)
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement.lstrip().split()[0].upper())
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with _statements(engine) as statements:
         await _create(engine, sheet_def, zoe)
-    finally:
-        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
     # The definition and patient, the field definitions, one read per table group (preference, provider,
     # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan), two inserts.
     assert statements == ["SELECT"] * 12 + ["INSERT", "INSERT"]
@@ -228,17 +219,21 @@ async def test_the_fill_reads_share_the_creates_snapshot(
     seen: list[str] = []
     read = FillReader.read
 
-    async def spy(self: FillReader, *args: Any) -> Any:
-        conn = self._conn  # the create's own connection, inside its transaction
-        assert conn.in_transaction()
-        if engine.dialect.name == "postgresql":
-            seen.append(str((await conn.exec_driver_sql("SHOW transaction_isolation")).scalar()))
-        return await read(self, *args)
+    async def spy(self: FillReader, session: Any, *args: Any) -> Any:
+        # The create's own session, inside its transaction.
+        if isinstance(session, sessions.SqliteSession):
+            assert session.in_transaction
+        else:
+            conn = session.connection
+            assert conn.in_transaction()
+            if engine.dialect.name == "postgresql":
+                seen.append(str((await conn.exec_driver_sql("SHOW transaction_isolation")).scalar()))
+        seen.append("read")
+        return await read(self, session, *args)
 
     monkeypatch.setattr(FillReader, "read", spy)
     await _create(engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2"))
-    if engine.dialect.name == "postgresql":
-        assert seen == ["repeatable read"]
+    assert seen == (["repeatable read", "read"] if engine.dialect.name == "postgresql" else ["read"])
 
 
 async def _insert(engine: AsyncEngine, table: sa.Table, **values: Any) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models, sheets
-from service.db import bulk_insert, row, write_transaction
+from service import db, models, sessions
+from service.db import row, write_transaction
 from service.demo import demo_patients, seed_demo
 from service.enums import SheetFieldType, SheetType
 from service.errors import InvalidArgument, NotFound
@@ -272,11 +273,22 @@ async def test_a_missing_patient_is_not_found_and_nothing_is_written(seeded: Asy
 async def test_a_failure_while_inserting_fields_leaves_no_sheet(
     seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def fail_half_way(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        await bulk_insert(conn, table, rows[: len(rows) // 2])
-        raise ConnectionResetError("connection lost mid-insert")
+    for session in (sessions.AlchemySession, sessions.SqliteSession):
+        insert_rows = session.insert_rows
 
-    monkeypatch.setattr(sheets, "bulk_insert", fail_half_way)
+        async def fail_half_way(
+            self: Any,
+            table: sa.Table,
+            names: Any,
+            rows: Sequence[Any],
+            constants: Any,
+            insert: Any = insert_rows,
+        ) -> None:
+            assert rows
+            await insert(self, table, names, rows[: len(rows) // 2], constants)
+            raise ConnectionResetError("connection lost mid-insert")
+
+        monkeypatch.setattr(session, "insert_rows", fail_half_way)
     consent = await _def_num(seeded, "Demo Consent")
     with pytest.raises(ConnectionResetError):
         await _create(seeded, consent, await _pat_num(seeded, "DEMO-1"))
@@ -297,15 +309,38 @@ async def test_concurrent_creates_all_succeed(seeded: AsyncEngine) -> None:
         assert len(await _fields(seeded, sheet_num)) == per_sheet
 
 
-def _statements(engine: AsyncEngine) -> tuple[list[str], Any]:
+_SQLITE_STATEMENTS = {"rows": "SELECT", "insert": "INSERT", "insert_rows": "INSERT", "execute": "UPDATE"}
+
+
+@contextlib.contextmanager
+def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The statements (their first word) run meanwhile: as the driver gets them from
+    SQLAlchemy, or on SQLite, where a create runs on the driver's own connection, each
+    call of its session (one statement each; an executemany once)."""
     statements: list[str] = []
+    if engine.dialect.name != "sqlite":
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements.append(statement.lstrip().split()[0].upper())
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            words = statement.lstrip().upper()
+            if not words.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+                statements.append(words.split()[0])
 
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
-    return statements, lambda: sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        for method, kind in _SQLITE_STATEMENTS.items():
+            run = getattr(sessions.SqliteSession, method)
+
+            async def spy(self: Any, *args: Any, _run: Any = run, _kind: str = kind, **params: Any) -> Any:
+                statements.append(_kind)
+                return await _run(self, *args, **params)
+
+            patch.setattr(sessions.SqliteSession, method, spy)
+        yield statements
 
 
 @open_dental_files
@@ -319,11 +354,8 @@ async def test_a_create_costs_the_same_few_statements_whatever_the_field_count(s
     await _create(seeded, small, pat_num)  # the first create learns the schema, once per engine
     counts = []
     for sheet_def_num in (big, small):
-        statements, stop = _statements(seeded)
-        try:
+        with _statements(seeded) as statements:
             await _create(seeded, sheet_def_num, pat_num)
-        finally:
-            stop()
         counts.append(statements)
     # The definition and patient, the field definitions; on SQLite (where init-db made Open Dental's
     # fill tables) a MedicalHistory reads patientnote, allergy, disease and medicationpat; then the
