@@ -204,8 +204,7 @@ class SqliteSession:
     """A session on aiosqlite's own sqlite3 connection, used on its thread.
 
     Its methods never suspend: a transaction's work over it runs to its end
-    in one call. The driver's errors come out as SQLAlchemy's (as through
-    SQLAlchemy's own execution), so callers tell outages from refusals alike.
+    in one call (`run_inline`).
     """
 
     __slots__ = ("_conn", "_dialect")
@@ -222,33 +221,15 @@ class SqliteSession:
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
-    def _wrapped(self, exc: sqlite3.Error, sql: str) -> BaseException:
-        return sa.exc.DBAPIError.instance(
-            sql,
-            None,
-            exc,
-            sqlite3.Error,
-            hide_parameters=True,
-            connection_invalidated=self._dialect.is_disconnect(exc, None, None),  # type: ignore[arg-type]
-            dialect=self._dialect,
-        )
-
     async def rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         compiled = _compiled(query.statement, self._dialect, query.raw)
-        try:
-            rows = self._conn.execute(compiled.sql, compiled.parameters(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise self._wrapped(exc, compiled.sql) from exc
+        rows = self._conn.execute(compiled.sql, compiled.parameters(params)).fetchall()
         return compiled.convert(rows)
 
     async def insert(self, table: sa.Table, values: Mapping[str, Any]) -> int:
         sql, processors = _insert(self._dialect, table, tuple(values))
         bound = _bound(processors, tuple(values.values()))
-        try:
-            key = self._conn.execute(sql, bound).lastrowid
-        except sqlite3.Error as exc:
-            raise self._wrapped(exc, sql) from exc
-        return int(key or 0)
+        return int(self._conn.execute(sql, bound).lastrowid or 0)
 
     async def insert_rows(
         self,
@@ -260,17 +241,11 @@ class SqliteSession:
         if not rows:
             return
         sql, tail = _rows_insert(self._dialect, table, names, constants)
-        try:
-            self._conn.executemany(sql, [(*row, *tail) for row in rows])
-        except sqlite3.Error as exc:
-            raise self._wrapped(exc, sql) from exc
+        self._conn.executemany(sql, [(*row, *tail) for row in rows])
 
     async def execute(self, statement: sa.ClauseElement) -> None:
         compiled = _compiled(statement, self._dialect, True)
-        try:
-            self._conn.execute(compiled.sql, compiled.parameters({}))
-        except sqlite3.Error as exc:
-            raise self._wrapped(exc, compiled.sql) from exc
+        self._conn.execute(compiled.sql, compiled.parameters({}))
 
 
 def run_inline(work: Coroutine[Any, Any, _T]) -> _T:
@@ -283,23 +258,39 @@ def run_inline(work: Coroutine[Any, Any, _T]) -> _T:
     raise RuntimeError("a transaction's work suspended on SQLite's thread: only Session calls may be awaited")
 
 
+def _wrapped(exc: sqlite3.Error, dialect: sa.Dialect, *, invalidated: bool = False) -> BaseException:
+    """The driver's error as SQLAlchemy's execution raises it (callers tell outages from refusals alike)."""
+    return sa.exc.DBAPIError.instance(
+        None,
+        None,
+        exc,
+        sqlite3.Error,
+        hide_parameters=True,
+        connection_invalidated=invalidated or dialect.is_disconnect(exc, None, None),  # type: ignore[arg-type]
+        dialect=dialect,
+    )
+
+
 def _sqlite_transaction(
     conn: sqlite3.Connection, dialect: sa.Dialect, work: Callable[[Session], Coroutine[Any, Any, _T]]
 ) -> _T:
-    """On aiosqlite's thread: BEGIN IMMEDIATE (the write lock up front), the work, COMMIT."""
-    session = SqliteSession(conn, dialect)
+    """On aiosqlite's thread: BEGIN IMMEDIATE (the write lock up front), the work, COMMIT;
+    on any failure ROLLBACK (a connection that cannot roll back is to be dropped)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise session._wrapped(exc, "BEGIN IMMEDIATE") from exc
+        raise _wrapped(exc, dialect) from exc
     try:
-        result = run_inline(work(session))
+        result = run_inline(work(SqliteSession(conn, dialect)))
         conn.execute("COMMIT")
     except BaseException as failure:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise _wrapped(exc, dialect, invalidated=True) from failure
         if isinstance(failure, sqlite3.Error):
-            raise session._wrapped(failure, "COMMIT") from failure
+            raise _wrapped(failure, dialect) from failure
         raise
     return result
 

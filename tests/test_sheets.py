@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -18,10 +21,11 @@ from service import db, models, sessions
 from service.db import row, write_transaction
 from service.demo import demo_patients, seed_demo
 from service.enums import SheetFieldType, SheetType
-from service.errors import InvalidArgument, NotFound
+from service.errors import Internal, InvalidArgument, NotFound, Unavailable
 from service.models import NO_DATETIME, Patient, SheetDef, SheetFieldDef
 from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
 from service.sheets import FIELD_COPIED, SHEET_COPIED, create_sheet, for_language
+from service.store import SheetStore
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES, count
 from tests.test_fill import NOW, PRACTICE
@@ -486,3 +490,86 @@ async def test_an_aware_now_is_stored_as_local_wall_clock_time(seeded_sqlite: As
     sheet = models.SHEET.c
     rows = await _rows(seeded_sqlite, sa.select(sheet.DateTimeSheet).where(sheet.SheetNum == sheet_num))
     assert rows[0]["DateTimeSheet"] == aware.astimezone().replace(tzinfo=None, microsecond=0)
+
+
+@open_dental_files
+async def test_on_sqlite_a_249_field_create_is_one_call_on_the_drivers_thread(
+    seeded_sqlite: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = seeded_sqlite
+    path = next(p for p in SHEETDEF_FILES if p.name == "MedicalHist.xml")
+    medical = await _add_def(engine, *parse_sheetdef(path))
+    pat_num = await _pat_num(engine, "DEMO-2")
+    await _create(engine, medical, pat_num)  # the first create learns the schema
+    hops: list[str] = []
+    call: Any = aiosqlite.Connection._execute
+
+    async def hop(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await call(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", hop)
+    sheet_num = await _create(engine, medical, pat_num)
+    monkeypatch.undo()
+    # Through SQLAlchemy's execution each statement was several hops (about forty a create).
+    assert len(hops) == 1, hops
+    assert len(await _fields(engine, sheet_num)) == await _count_field_defs(engine, medical, "") == 249
+
+
+async def test_on_sqlite_a_refused_write_is_internal_names_the_column_and_leaves_nothing(
+    seeded_sqlite: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = seeded_sqlite
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON sheetfield "
+            "BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: column AddedInt'); END"
+        )
+    consent, pat_num = await _def_num(engine, "Demo Consent"), await _pat_num(engine, "DEMO-1")
+    async with SheetStore(engine) as store:
+        with caplog.at_level(logging.ERROR, logger="service.db_errors"), pytest.raises(Internal):
+            await store.create_sheet(
+                sheet_def_num=consent, pat_num=pat_num, internal_note="Secret", practice=PRACTICE
+            )
+        assert await _nothing_written(engine)
+        (record,) = [r for r in caplog.records if r.name == "service.db_errors"]
+        assert "column AddedInt" in record.getMessage()
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("DROP TRIGGER refuse")
+        # The connection went back to the pool whole: the next create is written.
+        sheet_num = await store.create_sheet(
+            sheet_def_num=consent, pat_num=pat_num, internal_note="", practice=PRACTICE
+        )
+    assert await _fields(engine, sheet_num)
+
+
+async def test_on_sqlite_a_write_lock_held_too_long_is_unavailable_and_leaves_nothing(
+    sqlite_url: str,
+) -> None:
+    engine = db.create_engine(sqlite_url)
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _impatient(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=100")
+        cursor.close()
+
+    try:
+        await db.init_db(engine)
+        await seed_demo(engine)
+        consent, pat_num = await _def_num(engine, "Demo Consent"), await _pat_num(engine, "DEMO-1")
+        holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another writer keeps the write lock
+            async with SheetStore(engine) as store:
+                with pytest.raises(Unavailable):
+                    await store.create_sheet(
+                        sheet_def_num=consent, pat_num=pat_num, internal_note="", practice=PRACTICE
+                    )
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        assert await _nothing_written(engine)
+        assert await _fields(engine, await _create(engine, consent, pat_num))
+    finally:
+        await engine.dispose()
