@@ -70,7 +70,7 @@ def _to_cldr(pattern: str, am_pm: str) -> str:
 class Culture:
     """Formats for one culture name (`en-US`, `es-MX`…)."""
 
-    __slots__ = ("_currency", "_locale", "_patterns", "name")
+    __slots__ = ("_currency", "_formatted", "_locale", "_patterns", "name")
 
     def __init__(self, name: str) -> None:
         try:
@@ -87,10 +87,24 @@ class Culture:
         territory = self._locale.territory or ""
         currencies = get_territory_currencies(territory) if territory else []
         self._currency = currencies[0] if currencies else "USD"
+        # What was formatted already: a sheet's dates and amounts recur (today, a
+        # birthdate, zero balances) and Babel takes tens of microseconds for each.
+        self._formatted: dict[tuple[object, str], str] = {}
+
+    def _remembered(self, key: tuple[object, str], text: str) -> str:
+        if len(self._formatted) >= _REMEMBERED:
+            self._formatted.clear()
+        self._formatted[key] = text
+        return text
 
     def _format(self, value: datetime, dotnet_pattern: str) -> str:
+        key = (value, dotnet_pattern)
+        found = self._formatted.get(key)
+        if found is not None:
+            return found
         am_pm = self._patterns.am if value.hour < 12 else self._patterns.pm
-        return str(format_datetime(value, _cldr(dotnet_pattern, am_pm), locale=self._locale))
+        text = str(format_datetime(value, _cldr(dotnet_pattern, am_pm), locale=self._locale))
+        return self._remembered(key, text)
 
     def short_date(self, value: date) -> str:
         """ToShortDateString (en-US `11/29/2026`)."""
@@ -114,7 +128,14 @@ class Culture:
 
     def money(self, amount: float) -> str:
         """ToString("c") in the culture's currency."""
-        return str(format_currency(amount, self._currency, locale=self._locale))
+        key = (repr(amount), "c")  # -0.0 and 0.0 are equal keys, not equal texts
+        found = self._formatted.get(key)
+        if found is not None:
+            return found
+        return self._remembered(key, str(format_currency(amount, self._currency, locale=self._locale)))
+
+
+_REMEMBERED = 4096
 
 
 @lru_cache(maxsize=256)
