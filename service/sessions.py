@@ -126,6 +126,12 @@ def _bound(processors: Sequence[Processor | None], values: Sequence[Any]) -> tup
     return tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True))
 
 
+def driver_values(dialect: sa.Dialect, table: sa.Table, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Python values of `table`'s columns as the driver takes them."""
+    processors = (table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in values)
+    return tuple(v if p is None else p(v) for p, v in zip(processors, values.values(), strict=True))
+
+
 def _rows_insert(
     dialect: sa.Dialect, table: sa.Table, names: Sequence[str], constants: Mapping[str, Any]
 ) -> tuple[str, tuple[Any, ...]]:
@@ -242,6 +248,10 @@ class SqliteSession:
             return
         sql, tail = _rows_insert(self._dialect, table, names, constants)
         self._conn.executemany(sql, [(*row, *tail) for row in rows])
+
+    async def run(self, sql: str, params: Sequence[Any]) -> None:
+        """Run SQL of the caller's own with the driver's values."""
+        self._conn.execute(sql, params)
 
     async def execute(self, statement: sa.ClauseElement) -> None:
         compiled = _compiled(statement, self._dialect, True)

@@ -3,12 +3,14 @@
 A create reads the definition and the patient in one statement, the field
 definitions in the patient's language in a second, what the sheet is filled
 from out of Open Dental's other tables (`service.fill_data`: one query per
-table group the sheet needs), and writes the sheet and all its fields (one
-executemany) in the same transaction: one snapshot, and a failure anywhere
-leaves nothing behind. Every statement is built once; on SQLite the whole
-transaction is one call on the driver's thread (`service.sessions`). The
-field definitions' values are copied into the new fields as the driver
-returns them, only the filled-in ones changed. Columns of the written tables that we do not
+table group the sheet needs), and writes the sheet and all its fields in
+the same transaction: one snapshot, and a failure anywhere leaves nothing
+behind. Every statement is built once. On SQLite the whole transaction is
+one call on the driver's thread (`service.sessions`), and the database
+copies the field definitions into the new fields itself (one INSERT ...
+SELECT, given only the values filling changed); elsewhere the definitions
+are read as the driver returns them and written back in one executemany,
+only the filled-in values changed. Columns of the written tables that we do not
 model get their neutral value (`service.schema`).
 
 Checks run in this order, so one request always gets the same answer:
@@ -19,7 +21,7 @@ the SheetDef exists ("SheetDef not found."), its type is one the API creates
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -35,7 +37,7 @@ from service.fill import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
 from service.models import Sheet, SheetField, now_seconds
 from service.schema import Schema, schema_of
-from service.sessions import Query, Session, run_transaction
+from service.sessions import Query, Session, SqliteSession, driver_values, run_transaction
 from service.transactions import sheets_are_transactional
 
 __all__ = ["FIELD_COPIED", "SHEET_COPIED", "Practice", "create_sheet", "for_language"]
@@ -134,6 +136,19 @@ _FIELD_DEFS = Query(
 _LANGUAGE = len(FIELD_COPIED)
 # Where filling finds FieldType, FieldName, FieldValue, RadioButtonValue and IsRequired in a row.
 _FILLED = tuple(FIELD_COPIED.index(c) for c in FIELD_KEYS)
+# On SQLite the database copies the definitions into the new fields itself (INSERT ... SELECT):
+# only what filling reads is fetched, and only the values filling changed are sent back.
+_TO_FILL = (*FIELD_KEYS, "SheetFieldDefNum", "Language")
+_FIELD_DEFS_TO_FILL = Query(
+    sa.select(*(models.SHEETFIELDDEF.c[c] for c in _TO_FILL))
+    .where(
+        models.SHEETFIELDDEF.c.SheetDefNum == sa.bindparam("sheet_def_num"),
+        models.SHEETFIELDDEF.c.Language.in_([sa.bindparam("language"), ""]),
+    )
+    .order_by(models.SHEETFIELDDEF.c.SheetFieldDefNum),
+    raw=True,
+)
+_KEY, _TO_FILL_LANGUAGE = len(FIELD_KEYS), len(FIELD_KEYS) + 1
 # The model's values of the columns a new row does not copy (none depends on the moment).
 _SHEET_DEFAULTS = row(Sheet())
 _FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
@@ -212,9 +227,16 @@ async def _create(
     if head["PatNum"] is None:
         raise NotFound("Patient not found.", field="PatNum")
     language = head["Language"]
-    field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
-    chosen = for_language(field_defs, language, key=_LANGUAGE)
-    kind, value = _FILLED[0], _FILLED[2]
+    copies = isinstance(session, SqliteSession)
+    if copies:
+        field_defs = await session.rows(_FIELD_DEFS_TO_FILL, sheet_def_num=sheet_def_num, language=language)
+        chosen = for_language(field_defs, language, key=_TO_FILL_LANGUAGE)
+        keys: tuple[int, ...] = tuple(range(len(FIELD_KEYS)))
+    else:
+        field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
+        chosen = for_language(field_defs, language, key=_LANGUAGE)
+        keys = _FILLED
+    kind, value = keys[0], keys[2]
     static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
     data = await _reader(schema).read(session, head, needs(sheet_type, static_texts), now.date())
     # Every column is written: the ones not copied with the model's defaults,
@@ -238,12 +260,71 @@ async def _create(
     filler = Filler(
         head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
     )
-    fields = [list(f[:_LANGUAGE]) for f in chosen]
-    filler.fill(fields, keys=_FILLED)
     constants = _FIELD_DEFAULTS | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
-    await session.insert_rows(schema.writable(models.SHEETFIELD), FIELD_COPIED, fields, constants)
+    field_table = schema.writable(models.SHEETFIELD)
+    if isinstance(session, SqliteSession):
+        if chosen:
+            fields = [list(f) for f in chosen]
+            filler.fill(fields, keys=keys)
+            await _copy_fields(session, field_table, sheet_def_num, chosen, fields, constants)
+    else:
+        fields = [list(f[:_LANGUAGE]) for f in chosen]
+        filler.fill(fields, keys=keys)
+        await session.insert_rows(field_table, FIELD_COPIED, fields, constants)
     if hidden:
         await session.execute(
             sa.update(sheet_table).where(sheet_table.c.SheetNum == sheet_num).values(IsDeleted=False)
         )
     return sheet_num
+
+
+async def _copy_fields(
+    session: SqliteSession,
+    table: sa.Table,
+    sheet_def_num: int,
+    chosen: Sequence[Sequence[Any]],
+    filled: Sequence[Sequence[Any]],
+    constants: Mapping[str, Any],
+) -> None:
+    """The chosen definitions copied into new fields by the database, in their order,
+    with the FieldTypes and FieldValues filling changed."""
+    kind, value = 0, 2
+    types = [(f[_KEY], f[kind]) for f, d in zip(filled, chosen, strict=True) if f[kind] != d[kind]]
+    values = [(f[_KEY], f[value]) for f, d in zip(filled, chosen, strict=True) if f[value] != d[value]]
+    sql = _copy_sql(session.dialect, table, tuple(constants), len(types), len(values))
+    params = [
+        *(x for pair in types for x in pair),
+        *(x for pair in values for x in pair),
+        *driver_values(session.dialect, table, constants),
+        sheet_def_num,
+        chosen[0][_TO_FILL_LANGUAGE],
+    ]
+    await session.run(sql, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _copy_sql(
+    dialect: sa.Dialect, table: sa.Table, constants: tuple[str, ...], types: int, values: int
+) -> str:
+    """INSERT ... SELECT of the definitions of one SheetDef and language (in SheetFieldDefNum
+    order), with `types` FieldTypes and `values` FieldValues given by SheetFieldDefNum."""
+    quote = dialect.identifier_preparer.quote
+    key = f"d.{quote('SheetFieldDefNum')}"
+
+    def given(column: str, count: int) -> str:
+        copied = f"d.{quote(column)}"
+        if not count:
+            return copied
+        return f"CASE {key} {' '.join(['WHEN ? THEN ?'] * count)} ELSE {copied} END"
+
+    selected = [
+        given(c, types) if c == "FieldType" else given(c, values) if c == "FieldValue" else f"d.{quote(c)}"
+        for c in FIELD_COPIED
+    ]
+    names = ", ".join(quote(c) for c in (*FIELD_COPIED, *constants))
+    return (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "  # noqa: S608
+        f"SELECT {', '.join(selected)}, {', '.join(['?'] * len(constants))} "
+        f"FROM {quote(models.SHEETFIELDDEF.name)} AS d "
+        f"WHERE d.{quote('SheetDefNum')} = ? AND d.{quote('Language')} = ? ORDER BY {key}"
+    )

@@ -26,9 +26,10 @@ async def _main(url: str, sheet_def_num: int, pat_num: int) -> None:
         # Blocks the whole process, mid-create, until it is killed.
         time.sleep(120)
 
-    # Both ways a create writes its fields: on SQLite on the driver's thread, elsewhere through SQLAlchemy.
-    for session in (sessions.SqliteSession, sessions.AlchemySession):
-        session.insert_rows = _stall  # type: ignore[method-assign, assignment]
+    # Both ways a create writes its fields: on SQLite one INSERT ... SELECT on the driver's
+    # thread (its only `run`), elsewhere an executemany through SQLAlchemy.
+    sessions.SqliteSession.run = _stall  # type: ignore[method-assign, assignment]
+    sessions.AlchemySession.insert_rows = _stall  # type: ignore[method-assign, assignment]
 
     await create_sheet(
         engine,

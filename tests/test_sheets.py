@@ -277,22 +277,23 @@ async def test_a_missing_patient_is_not_found_and_nothing_is_written(seeded: Asy
 async def test_a_failure_while_inserting_fields_leaves_no_sheet(
     seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for session in (sessions.AlchemySession, sessions.SqliteSession):
-        insert_rows = session.insert_rows
+    insert_rows, copy = sessions.AlchemySession.insert_rows, sessions.SqliteSession.run
 
-        async def fail_half_way(
-            self: Any,
-            table: sa.Table,
-            names: Any,
-            rows: Sequence[Any],
-            constants: Any,
-            insert: Any = insert_rows,
-        ) -> None:
-            assert rows
-            await insert(self, table, names, rows[: len(rows) // 2], constants)
-            raise ConnectionResetError("connection lost mid-insert")
+    async def fail_half_way(
+        self: Any, table: sa.Table, names: Any, rows: Sequence[Any], constants: Any
+    ) -> None:
+        assert rows
+        await insert_rows(self, table, names, rows[: len(rows) // 2], constants)
+        raise ConnectionResetError("connection lost mid-insert")
 
-        monkeypatch.setattr(session, "insert_rows", fail_half_way)
+    async def fail_once_copied(self: Any, sql: str, params: Sequence[Any]) -> None:
+        # SQLite: the database copies all the fields in one statement.
+        assert sql.startswith("INSERT INTO")
+        await copy(self, sql, params)
+        raise ConnectionResetError("connection lost after the insert")
+
+    monkeypatch.setattr(sessions.AlchemySession, "insert_rows", fail_half_way)
+    monkeypatch.setattr(sessions.SqliteSession, "run", fail_once_copied)
     consent = await _def_num(seeded, "Demo Consent")
     with pytest.raises(ConnectionResetError):
         await _create(seeded, consent, await _pat_num(seeded, "DEMO-1"))
@@ -313,7 +314,7 @@ async def test_concurrent_creates_all_succeed(seeded: AsyncEngine) -> None:
         assert len(await _fields(seeded, sheet_num)) == per_sheet
 
 
-_SQLITE_STATEMENTS = {"rows": "SELECT", "insert": "INSERT", "insert_rows": "INSERT", "execute": "UPDATE"}
+_SQLITE_STATEMENTS = {"rows": "SELECT", "insert": "INSERT", "run": "INSERT", "execute": "UPDATE"}
 
 
 @contextlib.contextmanager
