@@ -1,7 +1,9 @@
 """P5: CreateSheet from the 249-field Medical History, next to ListSheets, both single stream.
 
 One connection, one call at a time (h2load `-c1 -m1`): the median of each
-call's latency, from h2load's per-request log.
+call's latency, from h2load's per-request log. Measured once the render
+workers have warmed up (they share the server's core): a start-up cost, paid
+once, not a create's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ LISTS = 400
 def measure() -> list[Result]:
     with serving() as server:
         ready = server.ready
+        runner.settle(server)
         listing = Grpc(
             server, runner.GRPC_PATH + "ListSheets", pb.ListSheetsRequest(pat_num=ready["patient_20"])
         )

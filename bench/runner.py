@@ -443,6 +443,31 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(server: Server, *, quiet: float = 1.0, longest: float = 60.0) -> None:
+    """Wait (at most `longest` seconds) until the server's child processes — the render
+    workers warming up after start, at the server's core — use no CPU for `quiet` seconds,
+    so that a figure measures the service as it runs, not its start."""
+    deadline = time.monotonic() + longest
+    before = _cpu_seconds(descendants(server.process.pid))
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = _cpu_seconds(descendants(server.process.pid))
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def rss_bytes(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -6,11 +6,16 @@ make bench is not part of make test; CI makes them mandatory)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -203,3 +208,28 @@ async def test_wrk_output_of_a_real_run_parses(aiohttp_server: Any) -> None:
     assert 99 in good.quantiles
     assert len(bad.problems) == 1
     assert "not 2xx" in bad.problems[0]
+
+
+def test_settle_waits_until_the_servers_children_stop_using_cpu() -> None:
+    # A stand-in server whose child process (a render worker warming up) spins for a second.
+    busy_child = (
+        "import subprocess, sys, time; "
+        "subprocess.Popen([sys.executable, '-c', "
+        "'import time\\nend = time.monotonic() + 1.0\\n"
+        "while time.monotonic() < end: pass\\ntime.sleep(30)']); "
+        "time.sleep(30)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", busy_child])
+    try:
+        deadline = time.monotonic() + 10
+        while not runner.descendants(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        runner.settle(cast(runner.Server, SimpleNamespace(process=process)), quiet=0.2, longest=10)
+        waited = time.monotonic() - started
+    finally:
+        for child in runner.descendants(process.pid):
+            os.kill(child, signal.SIGKILL)
+        process.kill()
+        process.wait()
+    assert 0.7 < waited < 5
