@@ -19,7 +19,6 @@ LISTS = 400
 def measure() -> list[Result]:
     with serving() as server:
         ready = server.ready
-        runner.settle(server)
         listing = Grpc(
             server, runner.GRPC_PATH + "ListSheets", pb.ListSheetsRequest(pat_num=ready["patient_20"])
         )

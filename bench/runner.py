@@ -419,11 +419,13 @@ def ask(server: Server, method: str, request: Message, response: type[_M]) -> _M
 
 @contextmanager
 def serving(*args: str, scratch: Path | None = None) -> Iterator[Server]:
-    """bench.server with `args`, in a scratch folder of its own (or `scratch`)."""
+    """bench.server with `args`, in a scratch folder of its own (or `scratch`),
+    once its render workers have warmed up (`settle`): no figure measures a start."""
     with tempfile.TemporaryDirectory(prefix="sheets-bench-") as temporary:
         folder = scratch or Path(temporary)
         server = Server("--data-dir", str(folder), *args, scratch=folder)
         try:
+            settle(server)
             yield server
         finally:
             server.stop()
