@@ -128,16 +128,22 @@ def _bound(processors: Sequence[Processor | None], values: Sequence[Any]) -> tup
 
 def driver_values(dialect: sa.Dialect, table: sa.Table, values: Mapping[str, Any]) -> tuple[Any, ...]:
     """Python values of `table`'s columns as the driver takes them."""
-    processors = (table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in values)
-    return tuple(v if p is None else p(v) for p, v in zip(processors, values.values(), strict=True))
+    _, processors = _insert(dialect, table, tuple(values))  # the columns' processors, looked up once
+    return _bound(processors, tuple(values.values()))
 
 
 def _rows_insert(
-    dialect: sa.Dialect, table: sa.Table, names: Sequence[str], constants: Mapping[str, Any]
-) -> tuple[str, tuple[Any, ...]]:
-    """The INSERT of rows, and the driver's values of the constants that end each row."""
+    dialect: sa.Dialect,
+    table: sa.Table,
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    constants: Mapping[str, Any],
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """The INSERT of rows (`names`' values, then the constants'), and each row's
+    parameters, the constants as the driver takes them ending each."""
     sql, processors = _insert(dialect, table, (*names, *constants))
-    return sql, _bound(processors[len(names) :], tuple(constants.values()))
+    tail = _bound(processors[len(names) :], tuple(constants.values()))
+    return sql, [(*row, *tail) for row in rows]
 
 
 class Session(Protocol):
@@ -199,8 +205,7 @@ class AlchemySession:
     ) -> None:
         if not rows:
             return
-        sql, tail = _rows_insert(self.dialect, table, names, constants)
-        await self.connection.exec_driver_sql(sql, [(*row, *tail) for row in rows])
+        await self.connection.exec_driver_sql(*_rows_insert(self.dialect, table, names, rows, constants))
 
     async def execute(self, statement: sa.ClauseElement) -> None:
         await self.connection.execute(statement)  # type: ignore[call-overload]
@@ -246,8 +251,7 @@ class SqliteSession:
     ) -> None:
         if not rows:
             return
-        sql, tail = _rows_insert(self._dialect, table, names, constants)
-        self._conn.executemany(sql, [(*row, *tail) for row in rows])
+        self._conn.executemany(*_rows_insert(self._dialect, table, names, rows, constants))
 
     async def run(self, sql: str, params: Sequence[Any]) -> None:
         """Run SQL of the caller's own with the driver's values."""
