@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -57,18 +58,25 @@ async def _drop_database(base_url: str, test_url: str) -> None:
         await admin.dispose()
 
 
+@asynccontextmanager
+async def scratch_database(kind: str) -> AsyncIterator[str]:
+    """The URL of a new empty database on the `kind` server ("mysql", "postgres"), dropped afterwards."""
+    base = _server_url(kind)
+    url = await _create_database(base)
+    try:
+        yield url
+    finally:
+        await _drop_database(base, url)
+
+
 @pytest.fixture(params=["sqlite", "mysql", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database (no tables) on SQLite, MariaDB or PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
         return
-    base = _server_url(request.param)
-    url = await _create_database(base)
-    try:
+    async with scratch_database(request.param) as url:
         yield url
-    finally:
-        await _drop_database(base, url)
 
 
 @pytest.fixture

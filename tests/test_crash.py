@@ -20,7 +20,7 @@ from service.demo import seed_demo
 from service.settings import Settings
 from service.sheets import Practice, create_sheet
 from tests._create_and_stall import MARKER
-from tests.conftest import _create_database, _drop_database, _server_url
+from tests.conftest import scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 # The demo Medical History: the definition with the most fields.
@@ -110,9 +110,7 @@ async def test_a_kill_mid_create_leaves_no_sheet_where_there_are_transactions(
 @pytest.fixture
 async def myisam_url() -> AsyncIterator[str]:
     """A MariaDB database whose sheet tables are MyISAM, as Open Dental's often are."""
-    base = _server_url("mysql")
-    url = await _create_database(base)
-    try:
+    async with scratch_database("mysql") as url:
         await _seeded(url)
         engine = db.create_engine(url)
         try:
@@ -122,8 +120,6 @@ async def myisam_url() -> AsyncIterator[str]:
         finally:
             await engine.dispose()
         yield url
-    finally:
-        await _drop_database(base, url)
 
 
 async def test_a_kill_mid_create_on_myisam_leaves_only_a_hidden_sheet(myisam_url: str) -> None:

@@ -27,7 +27,7 @@ from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
 from tests._nginx import nginx_balancer
 from tests._processes import kill, log_path, sheets
 from tests._requires import SHEETDEF_FILES, require_open_dental_files, unavailable
-from tests.conftest import _create_database, _drop_database, _server_url
+from tests.conftest import scratch_database
 
 CREATES = 200
 CONCURRENCY = 8
@@ -42,12 +42,8 @@ TRANSPORT_STATUSES = {502, 503, 504}
 
 @pytest.fixture(params=["mysql", "postgres"])
 async def shared_database(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    base = _server_url(request.param)
-    url = await _create_database(base)
-    try:
+    async with scratch_database(request.param) as url:
         yield url
-    finally:
-        await _drop_database(base, url)
 
 
 async def _prepare(url: str) -> tuple[int, list[int]]:

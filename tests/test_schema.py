@@ -24,7 +24,7 @@ from service.demo import seed_demo
 from service.errors import Internal, Unavailable
 from service.render_pool import PdfRenderer
 from tests._stack import Rest, running_stack
-from tests.conftest import _create_database, _drop_database, _server_url
+from tests.conftest import scratch_database
 from tests.test_fill_db import check_pre_filled_medical_history
 from tests.test_sheets import _create, _def_num, _pat_num
 
@@ -59,24 +59,22 @@ def _strict(engine: AsyncEngine) -> AsyncEngine:
 @pytest.fixture
 async def open_dental_mariadb() -> AsyncIterator[AsyncEngine]:
     """A MariaDB database in Open Dental's style, with the demo data and columns we do not model."""
-    base = _server_url("mysql")
-    url = await _create_database(base)
-    engine = _strict(db.create_engine(url))
-    try:
-        await db.init_db(engine)
-        async with engine.begin() as conn:
-            # Open Dental's fill tables too, so its rows fill the demo sheets.
-            await conn.run_sync(lambda sync: fill_tables.METADATA.create_all(sync))
-            for table in (*db.TABLES, *fill_tables.TABLES):
-                await conn.exec_driver_sql(f"ALTER TABLE {table.name} ENGINE=MyISAM")
-            added = ", ".join(f"ADD COLUMN {name} {ddl}" for name, ddl in NEW_COLUMNS.items())
-            for name in ("sheet", "sheetfield"):
-                await conn.exec_driver_sql(f"ALTER TABLE {name} {added}")
-        await seed_demo(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-        await _drop_database(base, url)
+    async with scratch_database("mysql") as url:
+        engine = _strict(db.create_engine(url))
+        try:
+            await db.init_db(engine)
+            async with engine.begin() as conn:
+                # Open Dental's fill tables too, so its rows fill the demo sheets.
+                await conn.run_sync(lambda sync: fill_tables.METADATA.create_all(sync))
+                for table in (*db.TABLES, *fill_tables.TABLES):
+                    await conn.exec_driver_sql(f"ALTER TABLE {table.name} ENGINE=MyISAM")
+                added = ", ".join(f"ADD COLUMN {name} {ddl}" for name, ddl in NEW_COLUMNS.items())
+                for name in ("sheet", "sheetfield"):
+                    await conn.exec_driver_sql(f"ALTER TABLE {name} {added}")
+            await seed_demo(engine)
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 async def test_the_open_dental_style_database_refuses_an_insert_of_only_our_columns(
@@ -245,9 +243,7 @@ def test_a_logged_refusal_hides_the_values_in_the_databases_message(caplog: pyte
 async def test_over_rest_an_unmodelled_column_is_no_outage_and_a_refusal_is_a_500_naming_it(
     tmp_path: Path, renderer: PdfRenderer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    base = _server_url("mysql")
-    url = await _create_database(base)
-    try:
+    async with scratch_database("mysql") as url:
         setup = db.create_engine(url)
         try:
             await db.init_db(setup)
@@ -269,8 +265,6 @@ async def test_over_rest_an_unmodelled_column_is_no_outage_and_a_refusal_is_a_50
                 status, answer, _ = await rest.request("POST", "/api/v1/sheets", json=body)
             # The refusal made the service look at the columns again: the next create knows the new one.
             assert (await rest.request("POST", "/api/v1/sheets", json=body))[0] == 200
-    finally:
-        await _drop_database(base, url)
     assert status == 500
     assert answer == "The database refused the request. The service's log names the column."
     assert "column AddedLater" in caplog.text
