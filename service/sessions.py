@@ -17,8 +17,10 @@ returns them (values to copy back into another row untouched).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
@@ -285,17 +287,30 @@ def _wrapped(exc: sqlite3.Error, dialect: sa.Dialect, *, invalidated: bool = Fal
     )
 
 
+class _Abandoned(Exception):
+    """The caller stopped waiting (cancelled, or its deadline passed) before the commit."""
+
+
 def _sqlite_transaction(
-    conn: sqlite3.Connection, dialect: sa.Dialect, work: Callable[[Session], Coroutine[Any, Any, _T]]
+    conn: sqlite3.Connection,
+    dialect: sa.Dialect,
+    work: Callable[[Session], Coroutine[Any, Any, _T]],
+    abandoned: threading.Event,
 ) -> _T:
     """On aiosqlite's thread: BEGIN IMMEDIATE (the write lock up front), the work, COMMIT;
-    on any failure ROLLBACK (a connection that cannot roll back is to be dropped)."""
+    on any failure ROLLBACK (a connection that cannot roll back is to be dropped).
+
+    Cancelling the caller cannot stop a call already on the thread: `abandoned`
+    says it went away, and then nothing commits (as closing SQLAlchemy's
+    connection rolled back mid-transaction)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise _wrapped(exc, dialect) from exc
     try:
         result = run_inline(work(SqliteSession(conn, dialect)))
+        if abandoned.is_set():
+            raise _Abandoned
         conn.execute("COMMIT")
     except BaseException as failure:
         try:
@@ -334,8 +349,14 @@ async def run_transaction(
             driver = raw.driver_connection
             call = _aiosqlite_call(driver)
             if call is not None:
+                abandoned = threading.Event()
                 try:
-                    return await call(lambda: _sqlite_transaction(driver._conn, engine.dialect, work))  # type: ignore[no-any-return, union-attr]
+                    return await call(  # type: ignore[no-any-return]
+                        lambda: _sqlite_transaction(driver._conn, engine.dialect, work, abandoned)  # type: ignore[union-attr]
+                    )
+                except asyncio.CancelledError:
+                    abandoned.set()
+                    raise
                 except sa.exc.DBAPIError as exc:
                     if exc.connection_invalidated:
                         await conn.invalidate(exc)
