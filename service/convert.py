@@ -86,13 +86,22 @@ def sheet(row: Row) -> resources_pb2.Sheet:
 # Sheets converted by `add_sheets`, by their whole row: a patient's list is
 # read again and again (front-desk screens and integrations poll it) while
 # its rows rarely change. The key is every column as read, so a changed row
-# is a new entry and an entry is never stale; at most this many (~0.5 KB each).
+# is a new entry and an entry is never stale. At most this many, each of a row
+# whose texts (InternalNote, Description) are short: about 1 KB an entry at most.
 CONVERTED_SHEETS = 16_384
+_CONVERTED_TEXT = 256
 
 
 @lru_cache(maxsize=CONVERTED_SHEETS)
 def _converted_sheet(row: tuple[Any, ...]) -> resources_pb2.Sheet:
     return sheet(row)
+
+
+def _listed(row: Row) -> resources_pb2.Sheet:
+    note, description = row[4], row[5]
+    if (note and len(note) > _CONVERTED_TEXT) or (description and len(description) > _CONVERTED_TEXT):
+        return sheet(row)  # a long note is converted each time rather than kept
+    return _converted_sheet(row if type(row) is tuple else tuple(row))
 
 
 def add_sheets(sheets: Any, rows: Sequence[Row]) -> None:
@@ -102,7 +111,7 @@ def add_sheets(sheets: Any, rows: Sequence[Row]) -> None:
     cost of building it again (the two DateTime messages are most of that).
     `extend` copies, so the kept messages never leave this module.
     """
-    sheets.extend([_converted_sheet(row if type(row) is tuple else tuple(row)) for row in rows])
+    sheets.extend([_listed(row) for row in rows])
 
 
 def sheet_field(row: Row) -> resources_pb2.SheetField:

@@ -30,3 +30,25 @@ def test_a_row_changed_in_the_database_lists_as_it_now_is() -> None:
     convert.add_sheets(listed.sheets, [list(after)])  # a driver's row that is not a tuple
     assert listed.sheets[0].internal_note == "edited"
     assert listed.sheets[0].date_t_sheet_edited.day == 1
+
+
+def test_a_sheet_with_a_long_note_is_listed_whole_but_not_kept() -> None:
+    long_note = "n" * 10_000
+    row = (
+        6,
+        0,
+        7,
+        "2026-11-29 09:30:05.000000",
+        long_note,
+        "Medical History",
+        0,
+        6,
+        0,
+        2,
+        "2026-11-30 10:00:00",
+    )
+    kept = convert._converted_sheet.cache_info().currsize
+    response = pb.ListSheetsResponse()
+    convert.add_sheets(response.sheets, [row])
+    assert response.sheets[0].internal_note == long_note
+    assert convert._converted_sheet.cache_info().currsize == kept
