@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from service.db import write_transaction
+
 _T = TypeVar("_T")
 Processor = Callable[[Any], Any]
 
@@ -343,8 +345,8 @@ async def run_transaction(
     REPEATABLE READ; InnoDB's default and SQLite's write lock already do).
     On aiosqlite the whole transaction is one call on the driver's thread.
     """
-    async with engine.connect() as conn:
-        if engine.dialect.driver == "aiosqlite":
+    if engine.dialect.driver == "aiosqlite":
+        async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             call = _aiosqlite_call(driver)
@@ -361,8 +363,5 @@ async def run_transaction(
                     if exc.connection_invalidated:
                         await conn.invalidate(exc)
                     raise
-            conn = await conn.execution_options(sqlite_immediate=True)
-        elif snapshot and engine.dialect.name == "postgresql":
-            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-        async with conn.begin():
-            return await work(AlchemySession(conn))
+    async with write_transaction(engine, snapshot=snapshot) as conn:
+        return await work(AlchemySession(conn))
