@@ -341,7 +341,8 @@ class Filler:
 
     def fill(self, fields: Sequence[Field], keys: Sequence[Any] = FIELD_KEYS) -> None:
         """Fill new fields in place: mappings of FieldType, FieldName, FieldValue,
-        RadioButtonValue and IsRequired, or rows holding them where `keys` say."""
+        RadioButtonValue and IsRequired, or rows holding them where `keys` say.
+        Only FieldValue and FieldType change (SQLite's create sends back only those)."""
         kind, name, value, radio, required = keys
         fill = self.value
         for f in fields:

@@ -149,6 +149,8 @@ _FIELD_DEFS_TO_FILL = Query(
     raw=True,
 )
 _KEY, _TO_FILL_LANGUAGE = len(FIELD_KEYS), len(FIELD_KEYS) + 1
+# The only columns filling changes (`Filler.fill`), by their place among FIELD_KEYS.
+_KIND, _VALUE = FIELD_KEYS.index("FieldType"), FIELD_KEYS.index("FieldValue")
 # The model's values of the columns a new row does not copy (none depends on the moment).
 _SHEET_DEFAULTS = row(Sheet())
 _FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
@@ -236,7 +238,7 @@ async def _create(
         field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
         chosen = for_language(field_defs, language, key=_LANGUAGE)
         keys = _FILLED
-    kind, value = keys[0], keys[2]
+    kind, value = keys[_KIND], keys[_VALUE]
     static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
     data = await _reader(schema).read(session, head, needs(sheet_type, static_texts), now.date())
     # Every column is written: the ones not copied with the model's defaults,
@@ -288,7 +290,7 @@ async def _copy_fields(
 ) -> None:
     """The chosen definitions copied into new fields by the database, in their order,
     with the FieldTypes and FieldValues filling changed."""
-    kind, value = 0, 2
+    kind, value = _KIND, _VALUE
     types = [(f[_KEY], f[kind]) for f, d in zip(filled, chosen, strict=True) if f[kind] != d[kind]]
     values = [(f[_KEY], f[value]) for f, d in zip(filled, chosen, strict=True) if f[value] != d[value]]
     sql = _copy_sql(session.dialect, table, tuple(constants), len(types), len(values))
