@@ -35,7 +35,7 @@ def observe_requests(metrics: Metrics) -> Middleware:
         )
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
-        in_flight = metrics.in_flight.labels("rest")
+        in_flight = metrics.series(metrics.in_flight, "rest")
         in_flight.inc()
         started = time.perf_counter()
         status = 500
@@ -51,8 +51,8 @@ def observe_requests(metrics: Metrics) -> Middleware:
         finally:
             seconds = time.perf_counter() - started
             in_flight.dec()
-            metrics.http_requests.labels(request.method, route, str(status)).inc()
-            metrics.http_seconds.labels(request.method, route).observe(seconds)
+            metrics.series(metrics.http_requests, request.method, route, str(status)).inc()
+            metrics.series(metrics.http_seconds, request.method, route).observe(seconds)
             line = log.debug if route in _QUIET and status < 400 else log.info
             line(
                 "request",

@@ -45,7 +45,7 @@ class _Call:
         # and logged, but its time is no latency and stays out of the duration histogram.
         self._stream = stream
         self._started = 0.0
-        self._in_flight = observer.metrics.in_flight.labels("grpc")
+        self._in_flight = observer.metrics.series(observer.metrics.in_flight, "grpc")
 
     async def start(self, request: object, context: _Context) -> None:
         metadata = _metadata(self._details)
@@ -70,9 +70,9 @@ class _Call:
         method = full_method.rsplit("/", 1)[-1]
         name = _code_name(code)
         metrics = self._observer.metrics
-        metrics.grpc_requests.labels(method, name).inc()
+        metrics.series(metrics.grpc_requests, method, name).inc()
         if not self._stream:
-            metrics.grpc_seconds.labels(method).observe(seconds)
+            metrics.series(metrics.grpc_seconds, method).observe(seconds)
         level = logging.DEBUG if full_method.startswith(_QUIET_PREFIXES) else logging.INFO
         self._observer.log.log(
             level,

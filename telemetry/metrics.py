@@ -82,7 +82,7 @@ class Metrics:
         # `*_created` series double every family for a timestamp no dashboard uses.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry = CollectorRegistry()
-        self._api_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._series: dict[tuple[int, tuple[str, ...]], Any] = {}
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
@@ -154,18 +154,19 @@ class Metrics:
         """Export the renderer's counters as `sheets_pdf_*_total`."""
         self.registry.register(_RenderCountsCollector(counts))
 
+    def series(self, family: Any, *labels: str) -> Any:
+        """`family.labels(*labels)`, looked up once per label set: `labels()` takes a
+        lock and builds its key on every call, and a request makes several."""
+        key = (id(family), labels)
+        child = self._series.get(key)
+        if child is None:
+            child = self._series[key] = family.labels(*labels)
+        return child
+
     def observe(self, method: str, code: str, seconds: float) -> None:
         """One service API call and its outcome."""
-        children = self._api_children.get((method, code))
-        if children is None:
-            # `labels()` takes a lock and builds its key on every call: look each pair up once.
-            children = self._api_children[method, code] = (
-                self.api_calls.labels(method, code),
-                self.api_seconds.labels(method),
-            )
-        calls, seconds_of = children
-        calls.inc()
-        seconds_of.observe(seconds)
+        self.series(self.api_calls, method, code).inc()
+        self.series(self.api_seconds, method).observe(seconds)
         if method == "ExportSheetSftp":
             self.exports.labels("ok" if code == "OK" else code.lower()).inc()
 
