@@ -16,11 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import asyncssh
-
 from bench import runner
 from bench.runner import Grpc, Result, Server, serving
 from opendental.sheets.v1 import sheet_service_pb2 as pb
+from service.sftp import asyncssh
 
 IN_FLIGHT = 4
 SFTP_USER = "bench"

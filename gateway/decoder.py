@@ -360,8 +360,9 @@ def _text_only(from_text: _FromText) -> _FromJson:
 
 
 # The message classes come from the field: a descriptor from another pool has
-# its own DateTime class, and CopyFrom refuses a stranger.
-def _datetime_parser(message_class: type[Message]) -> _FromText:
+# its own DateTime class, and CopyFrom refuses a stranger. Typed as a constructor:
+# the fields are keywords of the generated class, unknown to type[Message].
+def _datetime_parser(message_class: Callable[..., Message]) -> _FromText:
     def from_text(text: str, label: str) -> Message:
         match = _DATETIME_TEXT.fullmatch(text)
         if match:
@@ -379,7 +380,7 @@ def _datetime_parser(message_class: type[Message]) -> _FromText:
     return from_text
 
 
-def _date_parser(message_class: type[Message]) -> _FromText:
+def _date_parser(message_class: Callable[..., Message]) -> _FromText:
     def from_text(text: str, label: str) -> Message:
         match = _DATE_TEXT.fullmatch(text)
         if match:

@@ -16,6 +16,7 @@ import secrets
 import socket
 import threading
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -23,7 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-import asyncssh
+from cryptography.utils import CryptographyDeprecationWarning
+
+# asyncssh names cryptography's DSA classes in annotations evaluated at import, and
+# cryptography deprecates every access to them: five warnings on every start, about
+# an algorithm the service never offers (OpenSSH dropped ssh-dss too). This is the
+# one place asyncssh is imported; everything else takes it from here.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "DSA is deprecated", CryptographyDeprecationWarning)
+    import asyncssh as asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from service.errors import FailedPrecondition, InvalidArgument

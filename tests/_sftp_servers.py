@@ -22,9 +22,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncssh
-from asyncssh.misc import MaybeAwait
+from service.sftp import asyncssh
+
+if TYPE_CHECKING:
+    from asyncssh.misc import MaybeAwait
 
 USERNAME = "sheetsftp"
 PASSWORD = f"pw-{secrets.token_urlsafe(18)}"

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
-import asyncssh
 import pytest
 
 from service.errors import FailedPrecondition, InvalidArgument
@@ -20,6 +19,7 @@ from service.sftp import (
     _PASSWORD_GUARD,
     SftpTarget,
     _known_hosts_name,
+    asyncssh,
     check_target,
     parse_sftp_address,
     upload_pdf,
