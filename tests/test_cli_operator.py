@@ -137,3 +137,29 @@ async def test_serve_prints_a_banner_with_addresses_commands_data_and_auth(tmp_p
     assert f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}" in banner
     assert "auth     off" in banner
     assert len(lines) <= 24
+
+
+async def test_serve_starts_without_a_python_warning(tmp_path: Path) -> None:
+    """An operator's first screen is the banner: no dependency's warning (shown as Python shows them by
+    default, and DeprecationWarnings too) comes before it, in the output or the logs."""
+    logs = tmp_path / "serve.log"
+    async with sheets(
+        "serve",
+        "--grpc",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        data_dir=tmp_path,
+        env={"PYTHONWARNINGS": "default"},
+        stderr=logs,
+    ) as (process, _ports):
+        assert process.stdout
+        lines: list[str] = []
+        while not lines or not lines[-1].startswith("Stop with Ctrl-C"):
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=30)
+            assert line, "serve ended before its banner"
+            lines.append(line.decode().rstrip())
+    output = "\n".join(lines) + "\n" + logs.read_text()
+    assert "is serving" in output
+    assert "py.warnings" not in output
+    assert "Warning:" not in output

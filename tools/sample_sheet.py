@@ -19,6 +19,7 @@ from pathlib import Path
 import pypdfium2
 import sqlalchemy as sa
 from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db, models
 from service.demo import seed_demo
@@ -45,7 +46,7 @@ NOTES = "\r\n".join(
 )
 
 
-async def _answer(engine: sa.ext.asyncio.AsyncEngine, sheet_num: int) -> None:
+async def _answer(engine: AsyncEngine, sheet_num: int) -> None:
     """What the patient typed into the notes box, and the signature's time."""
     field = models.SHEETFIELD.c
     async with db.write_transaction(engine) as conn:
