@@ -24,7 +24,7 @@ from gateway.encoder import (
 )
 from gateway.routes import Route
 from opendental.sheets.v1 import options_pb2
-from service.contract import WRITE_METHODS, enum_type, message_type, od_enum_values
+from service.contract import DATABASE_WRITE_METHODS, enum_type, message_type, od_enum_values
 
 _FD = FieldDescriptor
 _Schema = dict[str, Any]
@@ -197,7 +197,7 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
         responses[status] = {"$ref": f"#/components/responses/{name}"}
     if route.body:
         responses["413"] = {"$ref": f"#/components/responses/{_TOO_LARGE[0]}"}
-    if route.method_name in WRITE_METHODS:
+    if route.method_name in DATABASE_WRITE_METHODS:
         responses["507"] = {"$ref": f"#/components/responses/{_DATABASE_FULL[0]}"}
     operation["responses"] = responses
     return operation

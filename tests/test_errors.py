@@ -10,7 +10,7 @@ from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service import errors
-from service.contract import SERVICE, WRITE_METHODS
+from service.contract import DATABASE_WRITE_METHODS, SERVICE
 from tests._stack import ALL_KEY, Stack
 
 # SPEC §2's table.
@@ -81,11 +81,12 @@ def test_a_full_database_is_resource_exhausted_with_its_own_http_status_rebuilt_
     assert type(errors.from_grpc_code("INTERNAL", "x", reason="DATABASE_FULL")) is errors.Internal
 
 
-def test_the_openapi_document_lists_507_on_the_routes_that_write() -> None:
+def test_the_openapi_document_lists_507_on_the_routes_that_write_the_database() -> None:
     document = build_openapi(routes_from_service(SERVICE), title="t", version="1")
     operations = [op for path in document["paths"].values() for op in path.values()]
     assert len(operations) == len(SERVICE.methods)
     for operation in operations:
-        writes = operation["x-grpc-method"].rpartition("/")[2] in WRITE_METHODS
+        writes = operation["x-grpc-method"].rpartition("/")[2] in DATABASE_WRITE_METHODS
         assert ("507" in operation["responses"]) is writes, operation["x-grpc-method"]
     assert "InsufficientStorage" in document["components"]["responses"]
+    assert {"CreateSheet", "UpdateSheetField"} == DATABASE_WRITE_METHODS
