@@ -247,10 +247,10 @@ class CapacityWatch:
             return
         with self._lock:
             cleared, self._held = self._held, {}
-        for condition, (fault, since, _) in cleared.items():
+        for condition, (_, since, _) in cleared.items():
             log.info(
-                "%s no longer: the database takes writes again (since %s)",
-                fault.problem,
+                "the database takes writes again (%s since %s)",
+                condition,
                 since.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 extra={"condition": condition},
             )
