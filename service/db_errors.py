@@ -19,7 +19,6 @@ import errno
 import logging
 import re
 import sqlite3
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,14 +62,18 @@ OUT_OF_MEMORY = Capacity(
     "The database server is out of memory. Nothing was saved.",
     "the database server is out of memory",
 )
-CAPACITIES = (DISK_FULL, OUT_OF_MEMORY)
 # PostgreSQL's disk_full and out_of_memory (class 53's others, too_many_connections and
 # configuration_limit_exceeded, stay outages).
 _PG_CAPACITY = {"53100": DISK_FULL, "53200": OUT_OF_MEMORY}
 # MySQL/MariaDB: the table is full (InnoDB cannot extend its tablespace), disk full,
 # out of memory, out of sort memory, out of resources.
-_MYSQL_CAPACITY = {1114: DISK_FULL, 1021: DISK_FULL, 1037: OUT_OF_MEMORY, 1038: OUT_OF_MEMORY}
-_MYSQL_CAPACITY[1041] = OUT_OF_MEMORY
+_MYSQL_CAPACITY = {
+    1114: DISK_FULL,
+    1021: DISK_FULL,
+    1037: OUT_OF_MEMORY,
+    1038: OUT_OF_MEMORY,
+    1041: OUT_OF_MEMORY,
+}
 # MySQL/MariaDB errors that carry the operating system's errno in their text ("Got error 28
 # "No space left on device" from storage engine", "Error writing file '…' (Errcode: 28 …)").
 _MYSQL_OS_ERROR = frozenset({3, 1005, 1006, 1025, 1026, 1030, 1180, 1878})
@@ -218,7 +221,6 @@ class CapacityWatch:
     return without writing: a SELECT succeeds on a full database."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._held: dict[str, tuple[Capacity, datetime, dict[str, Any]]] = {}
         self.refusals: Counter[str] = Counter()
 
@@ -228,12 +230,11 @@ class CapacityWatch:
         return frozenset(self._held)
 
     def refused(self, method_name: str, fault: Capacity, exc: BaseException) -> None:
+        self.refusals[fault.condition] += 1
+        if fault.condition in self._held:
+            return
         fields = database_error_fields(exc)
-        with self._lock:
-            self.refusals[fault.condition] += 1
-            if fault.condition in self._held:
-                return
-            self._held[fault.condition] = (fault, datetime.now(UTC), fields)
+        self._held[fault.condition] = (fault, datetime.now(UTC), fields)
         log.error(
             "%s: %s: writes are refused until there is room again (reads are served)",
             method_name,
@@ -245,8 +246,7 @@ class CapacityWatch:
         """A write succeeded: whatever held has cleared."""
         if not self._held:
             return
-        with self._lock:
-            cleared, self._held = self._held, {}
+        cleared, self._held = self._held, {}
         for condition, (_, since, _) in cleared.items():
             log.info(
                 "the database takes writes again (%s since %s)",

@@ -4,6 +4,8 @@ The domain raises these; the gRPC edge turns them into a status code and
 message, the REST edge into an HTTP status and a JSON-string body. Messages are
 one sentence in Open Dental's style ("PatNum is required.") and never carry a
 secret. Codes are gRPC status names, so the domain needs no grpc import.
+A class that shares its parent's status but not its HTTP status (DatabaseFull:
+RESOURCE_EXHAUSTED, 507) names a `reason`, sent as google.rpc.ErrorInfo.
 """
 
 from __future__ import annotations
