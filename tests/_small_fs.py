@@ -58,7 +58,8 @@ def small_filesystem(
     try:
         _mount("-t", "tmpfs", "-o", options, "tmpfs", str(path))
     except subprocess.CalledProcessError as exc:
-        unavailable(f"cannot mount a tmpfs here: {exc.stderr.decode(errors='replace').strip()}")
+        said = exc.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {exc.returncode}"]
+        unavailable(f"cannot mount a tmpfs here: {said[0]}")
     try:
         yield SmallFilesystem(path)
     finally:
