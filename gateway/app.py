@@ -110,7 +110,8 @@ def create_app(
     `open_invoker` opens when the application starts and closes when it stops.
 
     `/metrics` exports `metrics` (the service's own when it runs in this
-    process); `/readyz` is 200 only when the invoker finds the service ready.
+    process); `/readyz` is 200 only when the invoker finds the service ready (naming
+    what an operator should know meanwhile, such as a full database).
     """
     app = web.Application(
         middlewares=[observe_requests(metrics), _errors, guards.request_timeout(request_timeout)],
@@ -135,10 +136,10 @@ def create_app(
         return web.json_response("ok", dumps=_dumps)
 
     async def readyz(request: web.Request) -> web.Response:
-        problem = await request.app[INVOKER].readiness()
+        problem, note = await request.app[INVOKER].readiness()
         if problem:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, f"Not ready: {problem}.")
-        return web.json_response("ready", dumps=_dumps)
+        return web.json_response(f"Ready, but {note}." if note else "ready", dumps=_dumps)
 
     async def metrics_text(_: web.Request) -> web.Response:
         return web.Response(

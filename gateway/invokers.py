@@ -39,8 +39,9 @@ class Invoker(Protocol):
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message: ...
 
-    async def readiness(self) -> str:
-        """What keeps the service behind from being ready (one sentence), or "" (`GET /readyz`)."""
+    async def readiness(self) -> tuple[str, str]:
+        """What keeps the service behind from being ready (one sentence), or "", and what an
+        operator should know while it is ready (the database is full), or "" (`GET /readyz`)."""
         ...
 
 
@@ -48,12 +49,14 @@ class InProcessInvoker:
     """The fast path: the service API in this process, no network hop, through
     the same auth, validation and error table as gRPC."""
 
-    def __init__(self, api: ServiceApi, readiness: Callable[[], Awaitable[str]] | None = None) -> None:
+    def __init__(
+        self, api: ServiceApi, readiness: Callable[[], Awaitable[tuple[str, str]]] | None = None
+    ) -> None:
         self._api = api
         self._readiness = readiness
 
-    async def readiness(self) -> str:
-        return await self._readiness() if self._readiness is not None else ""
+    async def readiness(self) -> tuple[str, str]:
+        return await self._readiness() if self._readiness is not None else ("", "")
 
     def authenticate(self, route: Route, authorization: str | None) -> None:
         self._api.authenticate(route.method_name, authorization)
@@ -85,6 +88,19 @@ def _violated_field(details: bytes) -> str | None:
     return None
 
 
+def _reason(details: bytes) -> str:
+    """The reason a google.rpc.ErrorInfo in the status details names, if any."""
+    try:
+        status = status_pb2.Status.FromString(details)
+    except DecodeError:
+        return ""
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return str(info.reason)
+    return ""
+
+
 def _retry_after(error: grpc.aio.AioRpcError) -> int | None:
     value = dict(error.trailing_metadata() or ()).get("retry-after")
     return int(value) if isinstance(value, str) and value.isdigit() else None
@@ -96,7 +112,9 @@ def _remote_error(error: grpc.aio.AioRpcError) -> SheetsError:
     details = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
     if details is not None:
         raw = details if isinstance(details, bytes) else details.encode()
-        rebuilt = from_grpc_code(code.name, error.details() or code.name, field=_violated_field(raw))
+        rebuilt = from_grpc_code(
+            code.name, error.details() or code.name, field=_violated_field(raw), reason=_reason(raw)
+        )
         if isinstance(rebuilt, ResourceExhausted):
             rebuilt.retry_after = _retry_after(error)
         return rebuilt
@@ -147,21 +165,21 @@ class RemoteInvoker:
             raise _remote_error(exc) from None
         return response
 
-    async def readiness(self) -> str:
-        """The target's gRPC health ("" when SERVING)."""
+    async def readiness(self) -> tuple[str, str]:
+        """The target's gRPC health ("" when SERVING; health has no room for a note)."""
         try:
             reply = await health_pb2_grpc.HealthStub(self._channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=5
             )
         except grpc.aio.AioRpcError as exc:
-            return f"the gRPC target does not answer ({exc.code().name})"
+            return f"the gRPC target does not answer ({exc.code().name})", ""
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
-            return "the gRPC target is not serving"
-        return ""
+            return "the gRPC target is not serving", ""
+        return "", ""
 
 
 def in_process(
-    api: ServiceApi, readiness: Callable[[], Awaitable[str]] | None = None
+    api: ServiceApi, readiness: Callable[[], Awaitable[tuple[str, str]]] | None = None
 ) -> Callable[[], AbstractAsyncContextManager[Invoker]]:
     """What `create_app` opens to call `api` in this process (nothing to open or close);
     `readiness` answers `GET /readyz`."""

@@ -24,7 +24,7 @@ from gateway.encoder import (
 )
 from gateway.routes import Route
 from opendental.sheets.v1 import options_pb2
-from service.contract import enum_type, message_type, od_enum_values
+from service.contract import DATABASE_WRITE_METHODS, enum_type, message_type, od_enum_values
 
 _FD = FieldDescriptor
 _Schema = dict[str, Any]
@@ -52,6 +52,11 @@ _ERRORS = {
     "504": ("Timeout", "The request did not finish within the time limit."),
 }
 _TOO_LARGE = ("PayloadTooLarge", "The request body is too large.")
+_DATABASE_FULL = (
+    "InsufficientStorage",
+    "The database is out of space (or its server out of memory): nothing was saved. No Retry-After: "
+    "retrying helps only once an administrator makes room.",
+)
 _HTTP_BODY_MEDIA_TYPE = "application/pdf"
 
 # How a schema describes its message: in a request, `(rules).required` says
@@ -96,7 +101,8 @@ def build_openapi(
         "components": {
             "schemas": schemas.components,
             "responses": {
-                name: _error_response(description) for name, description in (*_ERRORS.values(), _TOO_LARGE)
+                name: _error_response(description)
+                for name, description in (*_ERRORS.values(), _TOO_LARGE, _DATABASE_FULL)
             },
             "securitySchemes": {
                 _SECURITY_SCHEME: {
@@ -191,6 +197,8 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
         responses[status] = {"$ref": f"#/components/responses/{name}"}
     if route.body:
         responses["413"] = {"$ref": f"#/components/responses/{_TOO_LARGE[0]}"}
+    if route.method_name in DATABASE_WRITE_METHODS:
+        responses["507"] = {"$ref": f"#/components/responses/{_DATABASE_FULL[0]}"}
     operation["responses"] = responses
     return operation
 

@@ -27,6 +27,8 @@ def http_rule(method: MethodDescriptor) -> annotations_pb2.HttpRule:
 
 # Every method but a GET changes something: a read-only key may not call it.
 WRITE_METHODS = frozenset(m.name for m in SERVICE.methods if http_rule(m).WhichOneof("pattern") != "get")
+# Of those, the ones that write the database (the export writes to an SFTP server): 507 when it is full.
+DATABASE_WRITE_METHODS = WRITE_METHODS - {"ExportSheetSftp"}
 
 
 def is_header_text(value: str) -> bool:

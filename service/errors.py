@@ -4,6 +4,8 @@ The domain raises these; the gRPC edge turns them into a status code and
 message, the REST edge into an HTTP status and a JSON-string body. Messages are
 one sentence in Open Dental's style ("PatNum is required.") and never carry a
 secret. Codes are gRPC status names, so the domain needs no grpc import.
+A class that shares its parent's status but not its HTTP status (DatabaseFull:
+RESOURCE_EXHAUSTED, 507) names a `reason`, sent as google.rpc.ErrorInfo.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 _REGISTRY: dict[str, type[SheetsError]] = {}
+# Classes that share a status with their parent but answer otherwise on REST, by their reason.
+_BY_REASON: dict[str, type[SheetsError]] = {}
 
 
 class SheetsError(Exception):
@@ -24,6 +28,9 @@ class SheetsError(Exception):
 
     grpc_code: ClassVar[str] = "INTERNAL"
     http_status: ClassVar[int] = HTTPStatus.INTERNAL_SERVER_ERROR
+    # A subclass that keeps its parent's status but not its HTTP status names itself:
+    # the reason travels in gRPC's google.rpc.ErrorInfo, so the remote edge rebuilds it.
+    reason: ClassVar[str] = ""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -33,6 +40,11 @@ class SheetsError(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        reason = cls.__dict__.get("reason")
+        if reason:
+            if reason in _BY_REASON:
+                raise TypeError(f"{reason} is already {_BY_REASON[reason].__name__}'s")
+            _BY_REASON[reason] = cls
         code = cls.__dict__.get("grpc_code")
         if code is None:
             return
@@ -41,9 +53,13 @@ class SheetsError(Exception):
         _REGISTRY[code] = cls
 
 
-def from_grpc_code(code: str, message: str, *, field: str | None = None) -> SheetsError:
-    """The error of gRPC status `code` (its name, e.g. "NOT_FOUND"); Unknown for a code no class has."""
-    return _REGISTRY.get(code, Unknown)(message, field=field)
+def from_grpc_code(code: str, message: str, *, field: str | None = None, reason: str = "") -> SheetsError:
+    """The error of gRPC status `code` (its name, e.g. "NOT_FOUND"), or of its `reason` where a
+    class of that status names it; Unknown for a code no class has."""
+    kind = _BY_REASON.get(reason)
+    if kind is None or kind.grpc_code != code:
+        kind = _REGISTRY.get(code, Unknown)
+    return kind(message, field=field)
 
 
 class Cancelled(SheetsError):
@@ -107,6 +123,15 @@ class ResourceExhausted(SheetsError):
     def __init__(self, message: str, *, field: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = None if retry_after is None else max(1, retry_after)
+
+
+class DatabaseFull(ResourceExhausted):
+    """The database has no room for a write: its disk, tablespace or quota is full, or its
+    server is out of memory. Not an outage (reads are served) and not the caller's rate:
+    REST's 507 Insufficient Storage, and no Retry-After (waiting frees no space)."""
+
+    http_status = HTTPStatus.INSUFFICIENT_STORAGE
+    reason = "DATABASE_FULL"
 
 
 class DeadlineExceeded(SheetsError):

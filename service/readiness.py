@@ -3,6 +3,10 @@
 `GET /readyz` asks on demand; a background probe keeps gRPC health for
 SheetService (and the server as a whole, "") at NOT_SERVING while the
 database is unreachable, so a load balancer stops sending calls it would fail.
+
+A full database is not unreadiness: it answers, reads are served, and every
+replica shares it, so taking one out of a balancer helps nobody. `/readyz`
+stays 200 and names the condition (`note`) while it holds.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.db_errors import database_error_fields
+from service.db_errors import CapacityWatch, database_error_fields
 from telemetry.logs import get_logger
 
 _SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -34,6 +38,8 @@ class Readiness:
     database: bool
     renderer: bool
     problem: str = ""
+    # What holds while the service is ready (the database is full), or "".
+    note: str = ""
 
     @property
     def ready(self) -> bool:
@@ -41,7 +47,8 @@ class Readiness:
 
 
 class ReadinessProbe:
-    """Checks the database (a `SELECT 1` within `timeout`) and the renderer.
+    """Checks the database (a `SELECT 1` within `timeout`) and the renderer, and
+    notes the capacity faults `capacity` holds.
 
     Used as an async context manager, it also runs the check every `interval`
     seconds and sets `health` for `services` on each change.
@@ -56,8 +63,10 @@ class ReadinessProbe:
         services: tuple[str, ...] = ("",),
         interval: float = 2.0,
         timeout: float = 2.0,
+        capacity: CapacityWatch | None = None,
     ) -> None:
         self._engine = engine
+        self._capacity = capacity
         self._renderer = renderer
         self._health = health_servicer
         self._services = services
@@ -85,11 +94,20 @@ class ReadinessProbe:
         problems = [database_problem] if database_problem else []
         if not renderer:
             problems.append("the render pool is not running")
-        return Readiness(database=not database_problem, renderer=renderer, problem="; ".join(problems))
+        note = self._capacity.summary() if self._capacity is not None else ""
+        return Readiness(
+            database=not database_problem, renderer=renderer, problem="; ".join(problems), note=note
+        )
 
     async def problem(self) -> str:
-        """What keeps the service from being ready, or "" (for `GET /readyz`)."""
+        """What keeps the service from being ready, or ""."""
         return (await self.check()).problem
+
+    async def state(self) -> tuple[str, str]:
+        """What keeps the service from being ready, or "", and what holds while it is ready,
+        or "" (for `GET /readyz`)."""
+        ready = await self.check()
+        return ready.problem, ready.note
 
     async def _publish(self, ready: Readiness) -> None:
         serving = ready.database

@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.db_errors import capacity_fault
+
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
 
@@ -165,6 +167,8 @@ _UNAVAILABLE_SQLSTATE = ("08", "53", "57")
 
 
 def _is_disconnect(error: Exception) -> bool:
+    if capacity_fault(error) is not None:
+        return False  # a full disk (a sort spilling to it) or memory: the connection is fine
     if isinstance(error, (OSError, TimeoutError)):
         return True
     if not type(error).__module__.startswith(("asyncpg", "asyncmy")):

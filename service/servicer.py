@@ -1,6 +1,7 @@
 """SheetService over gRPC: each method hands its request to the service API
 and turns `service.errors` into a status (message = the explanation, with
-google.rpc.BadRequest details for invalid arguments)."""
+google.rpc.BadRequest details for invalid arguments, google.rpc.ErrorInfo for
+an error class that names a reason)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from service.errors import InvalidArgument, SheetsError
 
 log = logging.getLogger(__name__)
 _M = TypeVar("_M", bound=Message)
+# google.rpc.ErrorInfo's domain for the service's own reasons.
+ERROR_DOMAIN = "sheets.opendental"
 
 
 def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
@@ -36,6 +39,8 @@ def status_details(error: SheetsError) -> bytes:
             field=error.field or "", description=error.message
         )
         status.details.add().Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+    if error.reason:
+        status.details.add().Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))
     return bytes(status.SerializeToString())
 
 

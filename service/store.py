@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service import convert, models, schema, sheets
 from service.culture import EN_US, Culture
 from service.db import SQLITE_BUSY_TIMEOUT_MS, write_transaction
-from service.db_errors import is_outage, translate
+from service.db_errors import CapacityWatch, capacity_fault, is_outage, translate
 from service.enums import SheetFieldType
 from service.errors import InvalidArgument, NotFound
 from service.fill import Practice
@@ -80,17 +80,32 @@ def _database_call(
     method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
 ) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
     """A store method whose database failures become the API's errors: a database
-    that cannot be reached is Unavailable, one that refuses a statement (a column
-    without a default, a value of the wrong type or length) Internal, logged with
-    the column (`service.db_errors`; only here: an OSError elsewhere is no database's)."""
+    that cannot be reached is Unavailable, one that is full DatabaseFull (noted in
+    the store's `capacity`), one that refuses a statement (a column without a
+    default, a value of the wrong type or length) Internal, logged with the column
+    (`service.db_errors`; only here: an OSError elsewhere is no database's)."""
 
     async def guarded(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return await method(store, *args, **kwargs)
         except store.database_errors as exc:
-            raise translate(method.__name__, exc) from None
+            raise translate(method.__name__, exc, store.capacity) from None
 
     return functools.update_wrapper(guarded, method)
+
+
+def _database_write(
+    method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
+) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
+    """`_database_call` for a method that writes: its success ends a capacity fault."""
+    guarded = _database_call(method)
+
+    async def writing(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        result = await guarded(store, *args, **kwargs)
+        store.capacity.wrote()
+        return result
+
+    return functools.update_wrapper(writing, method)
 
 
 # In a render worker: its read-only connections, by database file (a worker
@@ -187,6 +202,8 @@ class SheetStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # The capacity faults its writes met (`/readyz`, the metrics).
+        self.capacity = CapacityWatch()
         self.connection_errors = _connection_errors(engine.dialect.driver)
         self.database_errors: tuple[type[BaseException], ...] = (
             sa.exc.SQLAlchemyError,
@@ -303,7 +320,7 @@ class SheetStore:
         fields = await self._whole_fields.fetch(sheet_num=sheet_num)
         return SheetSnapshot(tuple(rows[0]), [tuple(f) for f in fields])
 
-    @_database_call
+    @_database_write
     async def create_sheet(
         self,
         *,
@@ -326,7 +343,7 @@ class SheetStore:
                 now=now,
             )
         except sa.exc.DBAPIError as exc:
-            if not is_outage(exc):
+            if not is_outage(exc) and capacity_fault(exc) is None:
                 # Perhaps a column Open Dental added since we looked: look again on the next create.
                 schema.forget(self.engine.sync_engine)
             raise
@@ -355,7 +372,7 @@ class SheetStore:
         query = sa.select(*_FIELD).select_from(_LIVE_FIELDS).where(field.SheetFieldNum == sheet_field_num)
         return await self._one(query, "SheetField not found.")
 
-    @_database_call
+    @_database_write
     async def update_sheet_field(self, *, sheet_field_num: int, value: str) -> Row:
         """Set a field's value and its sheet's DateTSheetEdited in one transaction; the updated field.
 

@@ -90,6 +90,7 @@ async def running_service(
         metrics = Metrics()
         metrics.watch_pool(engine)
         metrics.watch_render_counts(renderer.counts)
+        metrics.watch_capacity(store.capacity)
         api = SheetsApi(
             store=store,
             settings=settings,
@@ -117,12 +118,13 @@ async def running_service(
                 services=("", SHEET_SERVICE),
                 interval=settings.readiness_interval,
                 timeout=settings.readiness_timeout,
+                capacity=store.capacity,
             )
         )
         gateway = None
         if settings.gateway:
             app = create_app(
-                in_process(api, readiness.problem),
+                in_process(api, readiness.state),
                 metrics=metrics,
                 max_body_bytes=settings.max_body_bytes,
                 request_timeout=settings.request_timeout,

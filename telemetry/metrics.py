@@ -8,7 +8,7 @@ many services side by side without their families colliding.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -73,6 +73,43 @@ class _RenderCountsCollector(Collector):
         )
         missing.add_metric([], float(self._counts.missing_images))
         return [replaced, missing]
+
+
+class CapacityFaults(Protocol):
+    """The database's capacity faults (`service.db_errors.CapacityWatch`)."""
+
+    @property
+    def held(self) -> frozenset[str]: ...
+
+    @property
+    def refusals(self) -> Mapping[str, int]: ...
+
+
+# Conditions always exported (0 while they do not hold), so an alert rule has a series.
+CAPACITY_CONDITIONS = ("disk_full", "out_of_memory")
+
+
+class _CapacityCollector(Collector):
+    def __init__(self, faults: CapacityFaults) -> None:
+        self._faults = faults
+
+    def collect(self) -> Iterable[Metric]:
+        held = self._faults.held
+        refusals = dict(self._faults.refusals)
+        fault = GaugeMetricFamily(
+            "sheets_db_capacity_fault",
+            "1 while the database refuses writes for lack of room (disk, tablespace, quota, memory).",
+            labels=["condition"],
+        )
+        refused = CounterMetricFamily(
+            "sheets_db_capacity_refusals",
+            "Writes the database refused for lack of room, by condition.",
+            labels=["condition"],
+        )
+        for condition in sorted({*CAPACITY_CONDITIONS, *held, *refusals}):
+            fault.add_metric([condition], 1.0 if condition in held else 0.0)
+            refused.add_metric([condition], float(refusals.get(condition, 0)))
+        return [fault, refused]
 
 
 class Metrics:
@@ -153,6 +190,10 @@ class Metrics:
     def watch_render_counts(self, counts: RenderCounts) -> None:
         """Export the renderer's counters as `sheets_pdf_*_total`."""
         self.registry.register(_RenderCountsCollector(counts))
+
+    def watch_capacity(self, faults: CapacityFaults) -> None:
+        """Export the database's capacity faults as `sheets_db_capacity_*`."""
+        self.registry.register(_CapacityCollector(faults))
 
     def series(self, family: Any, *labels: str) -> Any:
         """`family.labels(*labels)`, looked up once per label set: `labels()` takes a

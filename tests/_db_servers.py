@@ -73,9 +73,13 @@ def _pg_bin(name: str) -> str | None:
 
 
 class PostgresServer:
-    """A PostgreSQL cluster of its own, run as user postgres, trust auth on loopback."""
+    """A PostgreSQL cluster of its own, run as user postgres, trust auth on loopback.
 
-    def __init__(self) -> None:
+    `data_dir` puts the data directory elsewhere (an empty folder the postgres user
+    owns, a small filesystem), its write-ahead log staying in the server's folder.
+    """
+
+    def __init__(self, data_dir: Path | None = None) -> None:
         initdb, postgres = _pg_bin("initdb"), _pg_bin("postgres")
         if not initdb or not postgres:
             unavailable("PostgreSQL's initdb/postgres are not installed")
@@ -90,7 +94,8 @@ class PostgresServer:
         # Not under pytest's tmp_path: its folders are private to root.
         self.folder = Path(tempfile.mkdtemp(prefix="sheets-pg-"))
         os.chown(self.folder, self._user.pw_uid, self._user.pw_gid)
-        self.data = self.folder / "data"
+        self.data = data_dir or self.folder / "data"
+        self._wal = ("--waldir", str(self.folder / "wal")) if data_dir is not None else ()
         self.port = _free_port()
         self.url = f"postgresql+asyncpg://postgres@{LOOPBACK}:{self.port}/postgres"
 
@@ -110,7 +115,16 @@ class PostgresServer:
 
     def _init_once(self) -> None:
         self._run(
-            self._initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
+            self._initdb,
+            "-D",
+            str(self.data),
+            *self._wal,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
         )
 
     def start(self) -> None:
@@ -153,9 +167,12 @@ class PostgresServer:
 
 
 class MariaDbServer:
-    """A MariaDB server of its own on a free loopback port (grant checks off: nothing else can reach it)."""
+    """A MariaDB server of its own on a free loopback port (grant checks off: nothing else can reach it).
 
-    def __init__(self) -> None:
+    `data_dir` puts the data directory elsewhere (an empty folder, a small filesystem).
+    """
+
+    def __init__(self, data_dir: Path | None = None) -> None:
         install, server = (
             shutil.which("mariadb-install-db"),
             shutil.which("mariadbd")
@@ -165,7 +182,7 @@ class MariaDbServer:
             unavailable("MariaDB's mariadb-install-db/mariadbd are not installed")
         self._install, self._server = install, server
         self.folder = Path(tempfile.mkdtemp(prefix="sheets-mariadb-"))
-        self.data = self.folder / "data"
+        self.data = data_dir or self.folder / "data"
         self.port = _free_port()
         self.url = f"mysql+asyncmy://root@{LOOPBACK}:{self.port}/sheets"
         self._process: subprocess.Popen[bytes] | None = None

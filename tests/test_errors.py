@@ -6,10 +6,11 @@ import grpc
 import pytest
 
 from gateway.invokers import remote
+from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service import errors
-from service.contract import SERVICE
+from service.contract import DATABASE_WRITE_METHODS, SERVICE
 from tests._stack import ALL_KEY, Stack
 
 # SPEC §2's table.
@@ -69,3 +70,23 @@ async def test_a_remote_targets_statuses_are_raised_as_the_services_own_classes(
             await invoker(routes["ListSheets"], pb.ListSheetsRequest(pat_num=1), None)
     assert missing.value.message == "Sheet not found."
     assert (invalid.value.message, invalid.value.field) == ("PatNum is required.", "PatNum")
+
+
+def test_a_full_database_is_resource_exhausted_with_its_own_http_status_rebuilt_by_its_reason() -> None:
+    full = errors.from_grpc_code("RESOURCE_EXHAUSTED", "The database is full.", reason="DATABASE_FULL")
+    assert type(full) is errors.DatabaseFull
+    assert (full.grpc_code, full.http_status, full.retry_after) == ("RESOURCE_EXHAUSTED", 507, None)
+    # Without its reason (or with another status) the code's own class answers, as before.
+    assert type(errors.from_grpc_code("RESOURCE_EXHAUSTED", "Too many.")) is errors.ResourceExhausted
+    assert type(errors.from_grpc_code("INTERNAL", "x", reason="DATABASE_FULL")) is errors.Internal
+
+
+def test_the_openapi_document_lists_507_on_the_routes_that_write_the_database() -> None:
+    document = build_openapi(routes_from_service(SERVICE), title="t", version="1")
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert len(operations) == len(SERVICE.methods)
+    for operation in operations:
+        writes = operation["x-grpc-method"].rpartition("/")[2] in DATABASE_WRITE_METHODS
+        assert ("507" in operation["responses"]) is writes, operation["x-grpc-method"]
+    assert "InsufficientStorage" in document["components"]["responses"]
+    assert {"CreateSheet", "UpdateSheetField"} == DATABASE_WRITE_METHODS
