@@ -104,7 +104,7 @@ def create_app(
     metrics: Metrics,
     max_body_bytes: int = 1 << 20,
     request_timeout: float = 60.0,
-    page_limit: int = 100,
+    page_limit: int = 1000,
 ) -> web.Application:
     """The gateway application over an invoker (in-process or remote), which
     `open_invoker` opens when the application starts and closes when it stops.

@@ -60,7 +60,7 @@ _REQUEST, _RESPONSE = "request", "response"
 
 
 def build_openapi(
-    routes: Sequence[Route], *, title: str, version: str, page_limit: int = 100
+    routes: Sequence[Route], *, title: str, version: str, page_limit: int = 1000
 ) -> dict[str, Any]:
     """An OpenAPI 3.0.3 document with one operation per route.
 
@@ -285,7 +285,7 @@ class _Schemas:
     """Component schemas, registered as routes reach them; each message gets
     one per way it is used (request / response) and set of excluded fields."""
 
-    def __init__(self, page_limit: int = 100) -> None:
+    def __init__(self, page_limit: int = 1000) -> None:
         self._page_limit = page_limit
         # Seeded so that a message named Error cannot take the name.
         self.components: dict[str, _Schema] = {"Error": _error_schema()}

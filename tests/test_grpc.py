@@ -111,9 +111,9 @@ INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
         ("ListSheets", pb.ListSheetsRequest(pat_num=424242), NOT_FOUND, "Patient not found."),
         (
             "ListSheets",
-            pb.ListSheetsRequest(pat_num=1, limit=500),
+            pb.ListSheetsRequest(pat_num=1, limit=1001),
             INVALID,
-            "Limit is invalid. It must be from 1 to 100.",
+            "Limit is invalid. It must be from 1 to 1000.",
         ),
         ("CreateSheet", pb.CreateSheetRequest(pat_num=1), INVALID, "SheetDefNum is required."),
         ("CreateSheet", pb.CreateSheetRequest(sheet_def_num=1), INVALID, "PatNum is required."),

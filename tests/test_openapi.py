@@ -119,7 +119,7 @@ def test_list_sheets_takes_its_query_parameters_with_their_rules() -> None:
         "type": "integer",
         "format": "int32",
         "minimum": 1,
-        "maximum": 100,
+        "maximum": 1000,
     }
 
 

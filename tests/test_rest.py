@@ -125,8 +125,8 @@ async def test_get_sheet_returns_the_created_sheet(rest: Rest, stack: Stack) -> 
         ({"PatNum": "0"}, 400, "PatNum is invalid."),
         ({"PatNum": "-4"}, 400, "PatNum is invalid."),
         ({"PatNum": "99999"}, 404, "Patient not found."),
-        ({"PatNum": "1", "Limit": "101"}, 400, "Limit is invalid. It must be from 1 to 100."),
-        ({"PatNum": "1", "Limit": "0"}, 400, "Limit is invalid. It must be from 1 to 100."),
+        ({"PatNum": "1", "Limit": "1001"}, 400, "Limit is invalid. It must be from 1 to 1000."),
+        ({"PatNum": "1", "Limit": "0"}, 400, "Limit is invalid. It must be from 1 to 1000."),
         ({"PatNum": "1", "Offset": "-1"}, 400, "Offset is invalid. It must be 0 or more."),
     ],
 )

@@ -30,7 +30,7 @@ class ListSheetsRequest(_message.Message):
     offset: _builtins.int
     """Rows to skip (default 0)."""
     limit: _builtins.int
-    """Rows to return (default and maximum: the service's page limit, 100 unless configured)."""
+    """Rows to return (default and maximum: the service's page limit, 1000 unless configured)."""
     def __init__(
         self,
         *,
