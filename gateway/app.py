@@ -16,7 +16,7 @@ from google.api import httpbody_pb2
 
 from gateway import guards
 from gateway.binding import body_to_message, query_to_message, response_to_od
-from gateway.decoder import parse_json_body
+from gateway.decoder import collecting_ignored, parse_json_body
 from gateway.invokers import Invoker
 from gateway.observe import observe_requests
 from gateway.openapi import build_openapi
@@ -24,7 +24,7 @@ from gateway.routes import Route, location, routes_from_service
 from service.contract import SERVICE
 from service.errors import SheetsError
 from telemetry.metrics import CONTENT_TYPE, Metrics
-from telemetry.request_context import note_message
+from telemetry.request_context import note_keys, note_message
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,10 +76,13 @@ def _handler(route: Route) -> _Handler:
         authorization = request.headers.get("Authorization")
         invoker.authenticate(route, authorization)
         message = route.input_type()
-        query_to_message(route, list(request.query.items()), request.match_info, message)
-        if route.body:
-            body_to_message(route, parse_json_body(await request.read()), message)
+        with collecting_ignored() as ignored:
+            query_to_message(route, list(request.query.items()), request.match_info, message)
+            if route.body:
+                body_to_message(route, parse_json_body(await request.read()), message)
         note_message(message)
+        if ignored:
+            note_keys(ignored=ignored)
         response = await invoker(route, message, authorization)
         if isinstance(response, httpbody_pb2.HttpBody):
             return web.Response(

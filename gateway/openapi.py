@@ -328,9 +328,7 @@ class _Schemas:
         schema: _Schema = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required
-        if mode == _REQUEST:
-            # The gateway refuses keys it does not know.
-            schema["additionalProperties"] = False
+        # Keys the gateway does not know are ignored, as Open Dental's API ignores them.
         return schema
 
     def field(self, field: FieldDescriptor, mode: str) -> _Schema:
