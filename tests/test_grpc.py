@@ -48,6 +48,44 @@ async def test_create_then_list_and_get_sheet(stub: SheetServiceAsyncStub, stack
     assert got.sheet == created.sheet
 
 
+async def test_create_sheet_sets_the_values_it_is_given_and_refuses_a_name_it_does_not_know(
+    stub: SheetServiceAsyncStub, stack: Stack
+) -> None:
+    medical = stack.demo_sheet_defs[3]
+    given = [
+        pb.SheetFieldValue(field_name="ICEName", field_value="Jane Doe"),
+        pb.SheetFieldValue(field_name="problem:Asthma", radio_button_value="Y"),
+    ]
+    created = await stub.CreateSheet(
+        pb.CreateSheetRequest(sheet_def_num=medical, pat_num=stack.demo_patients[1], sheet_fields=given),
+        metadata=AUTH,
+    )
+    listed = await stub.ListSheetFields(
+        pb.ListSheetFieldsRequest(sheet_num=created.sheet.sheet_num), metadata=AUTH
+    )
+    values = {(f.field_name, f.field_value) for f in listed.sheet_fields}
+    assert {("ICEName", "Jane Doe"), ("problem:Asthma", "X"), ("problem:Asthma", "")} <= values
+    before = await stub.ListSheets(pb.ListSheetsRequest(pat_num=stack.demo_patients[1]), metadata=AUTH)
+    for item, message in (
+        (
+            pb.SheetFieldValue(field_name="Nope", field_value="x"),
+            "SheetFields 'Nope': no field of this SheetDef",
+        ),
+        (pb.SheetFieldValue(field_value="x"), "SheetFields[1].FieldName is required."),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.CreateSheet(
+                pb.CreateSheetRequest(
+                    sheet_def_num=medical, pat_num=stack.demo_patients[1], sheet_fields=[given[0], item]
+                ),
+                metadata=AUTH,
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(caught.value.details()).startswith(message)
+    after = await stub.ListSheets(pb.ListSheetsRequest(pat_num=stack.demo_patients[1]), metadata=AUTH)
+    assert after == before
+
+
 async def test_every_read_rpc_answers(stub: SheetServiceAsyncStub, stack: Stack) -> None:
     created = await stub.CreateSheet(
         pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[2], pat_num=stack.demo_patients[1]),

@@ -170,9 +170,7 @@ async def test_unknown_body_fields_are_ignored_and_known_ones_keep_their_checks(
         "DateTimeSheet": "2026-12-07T16:00:00.000Z",
         "Bogus": {"deep": [1, 2]},
     }
-    sheet = await _create(
-        rest, stack, **{k: v for k, v in body.items() if k not in ("SheetDefNum", "PatNum")}
-    )
+    sheet = await _create(rest, stack, DateTimeSheet=body["DateTimeSheet"], Bogus=body["Bogus"])
     assert sheet["PatNum"] == stack.demo_patients[0]
     assert sheet["DateTimeSheet"] != "2026-12-07 16:00:00"
     status, message, _ = await rest.request("POST", "/api/v1/sheets", json={**body, "PatNum": "one"})
