@@ -10,15 +10,16 @@ from typing import Any
 from google.protobuf.message import Message
 
 from gateway.decoder import assign, fill, from_text, ignore, inputs, query_inputs
-from gateway.encoder import response_encoder
+from gateway.encoder import DateTexts, response_encoder
 from gateway.routes import Route
 from service.errors import InvalidArgument
 
 
-def response_to_od(route: Route, response: Message) -> Any:
+def response_to_od(route: Route, response: Message, dates: DateTexts | None = None) -> Any:
     """The REST body of a response: the `response_body` field (a list for a
-    repeated field) or, without one, the whole message."""
-    return response_encoder(route.method_descriptor.output_type, route.response_body)(response)
+    repeated field) or, without one, the whole message; dates as `dates` says
+    where a request asks for other formats."""
+    return response_encoder(route.method_descriptor.output_type, route.response_body, dates)(response)
 
 
 def body_to_message(route: Route, data: Any, request: Message) -> None:

@@ -14,6 +14,9 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from gateway.date_formats import DATE_FORMAT, takes_date_formats
+from gateway.date_formats import PARAMETERS as DATE_PARAMETERS
+from gateway.dotnet_dates import FORMAT_PATTERN, MAX_FORMAT_LENGTH
 from gateway.encoder import (
     DATE_MESSAGE,
     DATE_PATTERN,
@@ -182,6 +185,8 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
     parameters = [_parameter(request.fields_by_name[name], "path", schemas) for name in route.path_fields] + [
         _parameter(field, "query", schemas) for field in _query_fields(route)
     ]
+    if takes_date_formats(route):
+        parameters += [_date_format_parameter(name) for name in DATE_PARAMETERS]
     if parameters:
         operation["parameters"] = parameters
     if route.body:
@@ -193,6 +198,27 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
         responses["413"] = {"$ref": f"#/components/responses/{_TOO_LARGE[0]}"}
     operation["responses"] = responses
     return operation
+
+
+def _date_format_parameter(name: str) -> dict[str, Any]:
+    default, kind = ("yyyy-MM-dd", "dates") if name == DATE_FORMAT else ("yyyy-MM-dd HH:mm:ss", "date-times")
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": (
+            f"How the answer writes its {kind}: a .NET date and time format string "
+            f"(default {default}), e.g. dd/MM/yyyy HH:mm:ss zzz. zzz is the service's UTC offset; "
+            "names and separators are the office culture's (SHEETS_CULTURE)."
+        ),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_FORMAT_LENGTH,
+            "pattern": FORMAT_PATTERN,
+            "example": default,
+        },
+    }
 
 
 def _tag(route: Route) -> str:
@@ -391,17 +417,26 @@ class _Schemas:
             return {"type": "string", "format": "byte"}
         message = message_type(field)
         if message.full_name == DATETIME_MESSAGE:
-            return {
+            schema = {
                 "type": "string",
                 "pattern": DATETIME_PATTERN,
                 "example": "2021-11-16 02:45:38",
                 "description": f"yyyy-MM-dd HH:mm:ss, local time; {UNSET_DATETIME} when unset.",
             }
+            if mode == _RESPONSE:
+                # DateTimeFormatString may ask for another format.
+                del schema["pattern"]
+                schema["description"] += " DateTimeFormatString gives another format."
+            return schema
         if message.full_name == DATE_MESSAGE:
-            return {
+            schema = {
                 "type": "string",
                 "pattern": DATE_PATTERN,
                 "example": "2021-11-16",
                 "description": f"yyyy-MM-dd; {UNSET_DATE} when unset.",
             }
+            if mode == _RESPONSE:
+                del schema["pattern"]
+                schema["description"] += " DateFormatString gives another format."
+            return schema
         return self.message(message, mode)

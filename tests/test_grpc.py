@@ -86,6 +86,27 @@ async def test_create_sheet_sets_the_values_it_is_given_and_refuses_a_name_it_do
     assert after == before
 
 
+@pytest.mark.parametrize("compression", [grpc.Compression.Gzip, grpc.Compression.Deflate])
+async def test_calls_compressed_as_the_client_asks_are_accepted(
+    stack: Stack, compression: grpc.Compression
+) -> None:
+    async with grpc.aio.insecure_channel(stack.grpc_target, compression=compression) as channel:
+        stub = SheetServiceStub(channel)
+        created = await stub.CreateSheet(
+            pb.CreateSheetRequest(
+                sheet_def_num=stack.demo_sheet_defs[1],
+                pat_num=stack.demo_patients[0],
+                internal_note="x" * 4000,
+            ),
+            metadata=AUTH,
+        )
+        listed = await stub.ListSheets(
+            pb.ListSheetsRequest(pat_num=stack.demo_patients[0]), metadata=AUTH, compression=compression
+        )
+    assert [s.internal_note for s in listed.sheets] == ["x" * 4000]
+    assert listed.sheets[0] == created.sheet
+
+
 async def test_every_read_rpc_answers(stub: SheetServiceAsyncStub, stack: Stack) -> None:
     created = await stub.CreateSheet(
         pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[2], pat_num=stack.demo_patients[1]),
