@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2
 
 from gateway.binding import body_to_message, query_to_message, response_to_od
+from gateway.date_formats import date_texts, requested_formats
 from gateway.decoder import collecting_ignored, parse_json_body
 from gateway.encoder import to_od
 from gateway.routes import Route, routes_from_service
@@ -321,6 +322,48 @@ def test_every_field_kind_has_its_open_dental_form() -> None:
         "0001-01-01 00:00:00",
         None,
     )
+
+
+def test_requested_date_formats_reach_dates_and_date_times_at_any_depth() -> None:
+    thing = _thing()
+    thing.at.year, thing.at.month, thing.at.day, thing.at.hours = 2022, 5, 21, 14
+    thing.day.year, thing.day.month, thing.day.day = 2022, 5, 21
+    thing.child.at.CopyFrom(thing.at)
+    thing.children.add().day.CopyFrom(thing.day)
+    dates = date_texts({"DateFormatString": "dd.MM.yy", "DateTimeFormatString": "yyyyMMdd HH'h'"})
+    body = response_to_od(THINGS["Get"], thing, dates)
+    assert (body["At"], body["Day"], body["Child"]["At"], body["Children"][0]["Day"]) == (
+        "20220521 14h",
+        "21.05.22",
+        "20220521 14h",
+        "21.05.22",
+    )
+    # Unset is .NET's MinValue; only the format asked for changes.
+    assert (body["Child"]["Day"], body["Children"][0]["At"]) == ("01.01.01", "00010101 00h")
+    only_datetimes = response_to_od(THINGS["Get"], thing, date_texts({"DateTimeFormatString": "yyyy"}))
+    assert (only_datetimes["At"], only_datetimes["Day"]) == ("2022", "2022-05-21")
+    assert response_to_od(THINGS["Get"], thing)["At"] == "2022-05-21 14:00:00"
+
+
+def test_a_stored_date_no_calendar_has_is_written_as_stored_in_any_format() -> None:
+    thing = _thing()
+    thing.at.year, thing.at.month, thing.at.day = 2022, 13, 40
+    body = response_to_od(THINGS["Get"], thing, date_texts({"DateTimeFormatString": "dd/MM/yyyy"}))
+    assert body["At"] == "2022-13-40 00:00:00"
+
+
+def test_a_format_given_twice_or_refused_by_dotnet_is_an_invalid_argument() -> None:
+    assert _refusal(
+        lambda: requested_formats(
+            ROUTES["ListSheets"], [("DateTimeFormatString", "d"), ("datetimeformatstring", "D")]
+        )
+    ) == ("Duplicate query parameter: 'DateTimeFormatString'.", "DateTimeFormatString")
+    assert _refusal(lambda: date_texts({"DateFormatString": "'open"})) == (
+        "DateFormatString is invalid: the quote at position 1 is not closed.",
+        "DateFormatString",
+    )
+    # A route whose answer holds no date takes no format: the parameter is any unknown one.
+    assert requested_formats(ROUTES["ListSheetDefs"], [("DateTimeFormatString", "'open")]) == {}
 
 
 def test_a_set_nested_object_is_written_in_full() -> None:
