@@ -90,8 +90,9 @@ def build_openapi(
             "version": version,
             "description": (
                 "Open Dental's Sheets API. Bodies use Open Dental's JSON: PascalCase keys, integers as "
-                'numbers, booleans as "true"/"false", enums by name, date-times as "yyyy-MM-dd HH:mm:ss". '
-                "Errors are a JSON string holding a one-sentence explanation."
+                'numbers, booleans as "true"/"false", enums by name, date-times as "yyyy-MM-dd HH:mm:ss" '
+                "(DateFormatString and DateTimeFormatString ask for others). Keys and query parameters the "
+                "API does not know are ignored. Errors are a JSON string holding a one-sentence explanation."
             ),
         },
         "security": [{_SECURITY_SCHEME: []}],
