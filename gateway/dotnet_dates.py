@@ -105,8 +105,14 @@ def _names(culture: DateCulture) -> _Names:
 def utc_offset(value: datetime) -> timedelta:
     """The service's UTC offset at a local wall-clock time (its standard offset
     where the platform cannot tell, as for year 1)."""
+    # Offsets change on the minute at most; the zone's names key a change of zone (tzset).
+    return _offset_at(value.replace(second=0, microsecond=0), time.tzname)
+
+
+@lru_cache(maxsize=4096)
+def _offset_at(minute: datetime, zone: tuple[str, str]) -> timedelta:
     try:
-        offset = value.astimezone().utcoffset()
+        offset = minute.astimezone().utcoffset()
     except (OverflowError, OSError, ValueError):
         offset = None
     return offset if offset is not None else timedelta(seconds=-time.timezone)
@@ -278,4 +284,4 @@ def formatter(pattern: str, culture: DateCulture = EN_US) -> Callable[[datetime]
         raise FormatError("at most 7 f or F may stand in a row.")
     if len(parts) == 1:
         return parts[0]
-    return lambda value: "".join(part(value) for part in parts)
+    return lambda value: "".join([part(value) for part in parts])
