@@ -16,7 +16,9 @@ from google.api import httpbody_pb2
 
 from gateway import guards
 from gateway.binding import body_to_message, query_to_message, response_to_od
-from gateway.decoder import parse_json_body
+from gateway.date_formats import FOLDED, date_texts, requested_formats, takes_date_formats
+from gateway.decoder import collecting_ignored, parse_json_body
+from gateway.dotnet_dates import EN_US, DateCulture
 from gateway.invokers import Invoker
 from gateway.observe import observe_requests
 from gateway.openapi import build_openapi
@@ -24,7 +26,7 @@ from gateway.routes import Route, location, routes_from_service
 from service.contract import SERVICE
 from service.errors import SheetsError
 from telemetry.metrics import CONTENT_TYPE, Metrics
-from telemetry.request_context import note_message
+from telemetry.request_context import note_keys, note_message
 
 log = logging.getLogger(__name__)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -65,21 +67,65 @@ async def _errors(request: web.Request, handler: _Handler) -> web.StreamResponse
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error.")
 
 
+# JSON answers longer than this go gzip-compressed to a client that accepts it
+# (a page of 1000 sheets is about 250 KB); PDFs are compressed already.
+COMPRESS_ABOVE = 1024
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding value takes gzip (by name or `*`, not with q=0)."""
+    for item in accept_encoding.split(","):
+        coding, _, parameters = item.partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        name, _, weight = parameters.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(weight) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+@web.middleware
+async def _compress_json(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if (
+        isinstance(response, web.Response)
+        and response.content_type == "application/json"
+        and isinstance(response.body, bytes)
+        and len(response.body) > COMPRESS_ABOVE
+    ):
+        response.headers["Vary"] = "Accept-Encoding"
+        if accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            response.enable_compression(web.ContentCoding.gzip)
+    return response
+
+
 def _pdf_name(route: Route, request: web.Request) -> str:
     keys = "-".join(request.match_info.get(f, "") for f in route.path_fields)
     return f"sheet-{keys}.pdf" if keys else "sheet.pdf"
 
 
-def _handler(route: Route) -> _Handler:
+def _handler(route: Route, culture: DateCulture) -> _Handler:
+    skip = FOLDED if takes_date_formats(route) else frozenset()
+
     async def handle(request: web.Request) -> web.StreamResponse:
         invoker = request.app[INVOKER]
         authorization = request.headers.get("Authorization")
         invoker.authenticate(route, authorization)
         message = route.input_type()
-        query_to_message(route, list(request.query.items()), request.match_info, message)
-        if route.body:
-            body_to_message(route, parse_json_body(await request.read()), message)
+        query = list(request.query.items())
+        # Checked before the call: a format .NET would refuse changes nothing.
+        dates = date_texts(requested_formats(route, query), culture) if skip else None
+        with collecting_ignored() as ignored:
+            query_to_message(route, query, request.match_info, message, skip)
+            if route.body:
+                body_to_message(route, parse_json_body(await request.read()), message)
         note_message(message)
+        if ignored:
+            note_keys(ignored=ignored)
         response = await invoker(route, message, authorization)
         if isinstance(response, httpbody_pb2.HttpBody):
             return web.Response(
@@ -92,7 +138,7 @@ def _handler(route: Route) -> _Handler:
         if where:
             headers["Location"] = where
         return web.json_response(
-            response_to_od(route, response), status=route.success_status, headers=headers, dumps=_dumps
+            response_to_od(route, response, dates), status=route.success_status, headers=headers, dumps=_dumps
         )
 
     return handle
@@ -104,7 +150,8 @@ def create_app(
     metrics: Metrics,
     max_body_bytes: int = 1 << 20,
     request_timeout: float = 60.0,
-    page_limit: int = 100,
+    page_limit: int = 1000,
+    culture: DateCulture = EN_US,
 ) -> web.Application:
     """The gateway application over an invoker (in-process or remote), which
     `open_invoker` opens when the application starts and closes when it stops.
@@ -112,9 +159,16 @@ def create_app(
     `/metrics` exports `metrics` (the service's own when it runs in this
     process); `/readyz` is 200 only when the invoker finds the service ready (naming
     what an operator should know meanwhile, such as a full database).
+    `culture` names the days and months and gives the separators of the
+    date formats a request asks for.
     """
     app = web.Application(
-        middlewares=[observe_requests(metrics), _errors, guards.request_timeout(request_timeout)],
+        middlewares=[
+            observe_requests(metrics),
+            _compress_json,
+            _errors,
+            guards.request_timeout(request_timeout),
+        ],
         client_max_size=max_body_bytes,
     )
 
@@ -126,7 +180,7 @@ def create_app(
     app.cleanup_ctx.append(invoker_ctx)
     routes = routes_from_service(SERVICE)
     for route in routes:
-        app.router.add_route(route.http_method, guards.router_path(route), _handler(route))
+        app.router.add_route(route.http_method, guards.router_path(route), _handler(route, culture))
     openapi = build_openapi(routes, title="Open Dental Sheets API", version="1.0.0", page_limit=page_limit)
 
     async def openapi_json(_: web.Request) -> web.Response:

@@ -9,16 +9,17 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from gateway.decoder import assign, fill, from_text, inputs, query_inputs, shown
-from gateway.encoder import response_encoder
+from gateway.decoder import assign, fill, from_text, ignore, inputs, query_inputs
+from gateway.encoder import DateTexts, response_encoder
 from gateway.routes import Route
 from service.errors import InvalidArgument
 
 
-def response_to_od(route: Route, response: Message) -> Any:
+def response_to_od(route: Route, response: Message, dates: DateTexts | None = None) -> Any:
     """The REST body of a response: the `response_body` field (a list for a
-    repeated field) or, without one, the whole message."""
-    return response_encoder(route.method_descriptor.output_type, route.response_body)(response)
+    repeated field) or, without one, the whole message; dates as `dates` says
+    where a request asks for other formats."""
+    return response_encoder(route.method_descriptor.output_type, route.response_body, dates)(response)
 
 
 def body_to_message(route: Route, data: Any, request: Message) -> None:
@@ -46,12 +47,15 @@ def query_to_message(
     query: Mapping[str, str] | Sequence[tuple[str, str]],
     path: Mapping[str, str],
     request: Message,
+    skip: frozenset[str] = frozenset(),
 ) -> None:
     """Fill `request` from the path parameters (keyed by proto field name, as
     aiohttp's match_info is for `Route.aiohttp_path`) and the query string.
 
     Query parameters are the request fields bound to neither the path nor the
-    body; a parameter may appear once unless its field is repeated.
+    body; a parameter may appear once unless its field is repeated. Any other
+    parameter is ignored (its name noted, see `decoder.collecting_ignored`),
+    except the gateway's own (`skip`: folded names), which it reads itself.
     """
     table = inputs(request.DESCRIPTOR)
     for name in route.path_fields:
@@ -67,7 +71,9 @@ def query_to_message(
     for key, text in items:
         found = allowed.find(key)
         if found is None:
-            raise InvalidArgument(f"Unknown query parameter: '{shown(key)}'.", field=key)
+            if key.lower() not in skip:
+                ignore(key)
+            continue
         if found.name in seen and not found.repeated:
             raise InvalidArgument(f"Duplicate query parameter: '{found.json_name}'.", field=found.json_name)
         seen.add(found.name)

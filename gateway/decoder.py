@@ -5,7 +5,9 @@ Input follows what an Open Dental client may send to Open Dental's .NET API:
 keys and query parameter names match case-insensitively (reported by their
 canonical spelling); booleans are "true"/"false" in any case or JSON
 true/false; enums are a name in any case or Open Dental's integer; null is
-the same as leaving the key out. Everything else that does not fit a field is
+the same as leaving the key out. A key or query parameter that names no field
+is ignored, as Open Dental's API ignores it, and its name (never its value) is
+noted for the request's log line. Everything else that does not fit a field is
 refused with an `InvalidArgument` naming the field; nothing else ever escapes
 for bad input.
 
@@ -19,7 +21,9 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -46,6 +50,32 @@ _MAX_INT_TEXT = 21
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _DATETIME_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 _DATE_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+# A request's ignored names are kept apart from its values: only names are logged.
+_MAX_IGNORED = 20
+_ignored: ContextVar[list[str] | None] = ContextVar("ignored_names", default=None)
+
+
+@contextmanager
+def collecting_ignored() -> Iterator[list[str]]:
+    """The names ignored while the block decodes (each once, at most 20, shown safely)."""
+    names: list[str] = []
+    token = _ignored.set(names)
+    try:
+        yield names
+    finally:
+        _ignored.reset(token)
+
+
+def ignore(name: str) -> None:
+    """Note a name that matched no field."""
+    names = _ignored.get()
+    if names is None or len(names) >= _MAX_IGNORED:
+        return
+    label = shown(name)
+    if label not in names:
+        names.append(label)
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -153,7 +183,8 @@ def fill(
     for key, value in data.items():
         field = table.find(key)
         if field is None:
-            raise InvalidArgument(f"Unknown field: '{shown(prefix + key)}'.", field=prefix + key)
+            ignore(prefix + key)
+            continue
         label = prefix + field.json_name
         if field.name in seen:
             raise InvalidArgument(f"Duplicate field: '{shown(prefix + key)}'.", field=label)

@@ -18,7 +18,8 @@ import base64
 import keyword
 import math
 from collections.abc import Callable
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any
 
@@ -39,6 +40,15 @@ DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _FD = FieldDescriptor
 FLOAT_TYPES = frozenset((_FD.TYPE_FLOAT, _FD.TYPE_DOUBLE))
 _BOOL_TEXT = ("false", "true")
+
+
+@dataclass(frozen=True, slots=True)
+class DateTexts:
+    """How dates and date-times are written, where a request asks for other
+    formats than Open Dental's defaults (`DateFormatString`, `DateTimeFormatString`)."""
+
+    date: Callable[[date_pb2.Date], str]
+    datetime: Callable[[datetime_pb2.DateTime], str]
 
 
 def to_od(message: Message) -> dict[str, Any]:
@@ -83,14 +93,14 @@ def _year(year: int) -> str:
     return str(year) if 1000 <= year <= 9999 else f"{year:04d}"
 
 
-def _datetime_text(value: datetime_pb2.DateTime) -> str:
+def datetime_text(value: datetime_pb2.DateTime) -> str:
     year, month, day, hours, minutes, seconds = _DATETIME_PARTS(value)
     if not (year or month or day):
         return UNSET_DATETIME
     return f"{_year(year)}-{_D2[month]}-{_D2[day]} {_D2[hours]}:{_D2[minutes]}:{_D2[seconds]}"
 
 
-def _date_text(value: date_pb2.Date) -> str:
+def date_text(value: date_pb2.Date) -> str:
     year, month, day = _DATE_PARTS(value)
     if not (year or month or day):
         return UNSET_DATE
@@ -125,7 +135,7 @@ def _is_plain_message(field: FieldDescriptor) -> bool:
     )
 
 
-def _value_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
+def _value_encoder(field: FieldDescriptor, dates: DateTexts | None = None) -> Callable[[Any], Any] | None:
     """How one (non-repeated) value is written; None: as it is."""
     kind = field.type
     if kind == _FD.TYPE_STRING:
@@ -141,18 +151,18 @@ def _value_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
     if kind == _FD.TYPE_MESSAGE:
         nested = message_type(field)
         if nested.full_name == DATETIME_MESSAGE:
-            return _datetime_text
+            return datetime_text if dates is None else dates.datetime
         if nested.full_name == DATE_MESSAGE:
-            return _date_text
+            return date_text if dates is None else dates.date
         if nested.GetOptions().map_entry:
             raise TypeError(f"{field.full_name}: map fields have no place in Open Dental's dialect")
         # Looked up per call so that a message may contain itself.
-        return lambda value: _encoder(nested)(value)
+        return lambda value: _encoder(nested, dates)(value)
     return None
 
 
-def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
-    convert = _value_encoder(field)
+def _field_encoder(field: FieldDescriptor, dates: DateTexts | None = None) -> Callable[[Any], Any] | None:
+    convert = _value_encoder(field, dates)
     if not field.is_repeated:
         return convert
     if convert is None:
@@ -160,12 +170,13 @@ def _field_encoder(field: FieldDescriptor) -> Callable[[Any], Any] | None:
     if _is_plain_message(field):
         nested = message_type(field)
         # A list of sheets is the common response: one encoder lookup per list.
-        return lambda values: list(map(_encoder(nested), values))
+        return lambda values: list(map(_encoder(nested, dates), values))
     return lambda values: [convert(value) for value in values]
 
 
-@cache
-def _encoder(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
+# Bounded: each set of requested formats has encoders of its own.
+@lru_cache(maxsize=1024)
+def _encoder(descriptor: Descriptor, dates: DateTexts | None = None) -> Callable[[Message], dict[str, Any]]:
     """A function that reads every field and converts only those that need it.
 
     It is generated as one dict display per message, as dataclasses generate
@@ -182,7 +193,7 @@ def _encoder(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
         else:
             namespace[f"_get{index}"] = attrgetter(field.name)
             read = f"_get{index}(m)"
-        convert = _field_encoder(field)
+        convert = _field_encoder(field, dates)
         if convert is None:
             value = read
         elif field.type == _FD.TYPE_BOOL and not field.is_repeated:
@@ -206,12 +217,14 @@ def _encoder(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
     return encode
 
 
-@cache
-def response_encoder(descriptor: Descriptor, response_body: str) -> Callable[[Message], Any]:
+@lru_cache(maxsize=1024)
+def response_encoder(
+    descriptor: Descriptor, response_body: str, dates: DateTexts | None = None
+) -> Callable[[Message], Any]:
     if not response_body:
-        return _encoder(descriptor)
+        return _encoder(descriptor, dates)
     read = attrgetter(response_body)
-    convert = _field_encoder(descriptor.fields_by_name[response_body])
+    convert = _field_encoder(descriptor.fields_by_name[response_body], dates)
     if convert is None:
         return read
     return lambda response: convert(read(response))

@@ -195,8 +195,9 @@ async def remote(
     credentials: grpc.ChannelCredentials | None = None,
 ) -> AsyncIterator[RemoteInvoker]:
     """A channel to the gRPC `target` for as long as the gateway runs (TLS with `credentials`)."""
-    # PDFs of many pages exceed gRPC's default 4 MB limit on what a client receives.
-    options = [("grpc.max_receive_message_length", 64 << 20)]
+    # PDFs of many pages exceed gRPC's default 4 MB limit on what a client
+    # receives, and so may a page of 1000 sheets or fields whose 64 KiB texts are full.
+    options = [("grpc.max_receive_message_length", 96 << 20)]
     channel = (
         grpc.aio.secure_channel(target, credentials, options=options)
         if credentials is not None

@@ -14,6 +14,9 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from gateway.date_formats import DATE_FORMAT, takes_date_formats
+from gateway.date_formats import PARAMETERS as DATE_PARAMETERS
+from gateway.dotnet_dates import FORMAT_PATTERN, MAX_FORMAT_LENGTH
 from gateway.encoder import (
     DATE_MESSAGE,
     DATE_PATTERN,
@@ -65,7 +68,7 @@ _REQUEST, _RESPONSE = "request", "response"
 
 
 def build_openapi(
-    routes: Sequence[Route], *, title: str, version: str, page_limit: int = 100
+    routes: Sequence[Route], *, title: str, version: str, page_limit: int = 1000
 ) -> dict[str, Any]:
     """An OpenAPI 3.0.3 document with one operation per route.
 
@@ -92,8 +95,9 @@ def build_openapi(
             "version": version,
             "description": (
                 "Open Dental's Sheets API. Bodies use Open Dental's JSON: PascalCase keys, integers as "
-                'numbers, booleans as "true"/"false", enums by name, date-times as "yyyy-MM-dd HH:mm:ss". '
-                "Errors are a JSON string holding a one-sentence explanation."
+                'numbers, booleans as "true"/"false", enums by name, date-times as "yyyy-MM-dd HH:mm:ss" '
+                "(DateFormatString and DateTimeFormatString ask for others). Keys and query parameters the "
+                "API does not know are ignored. Errors are a JSON string holding a one-sentence explanation."
             ),
         },
         "security": [{_SECURITY_SCHEME: []}],
@@ -188,6 +192,8 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
     parameters = [_parameter(request.fields_by_name[name], "path", schemas) for name in route.path_fields] + [
         _parameter(field, "query", schemas) for field in _query_fields(route)
     ]
+    if takes_date_formats(route):
+        parameters += [_date_format_parameter(name) for name in DATE_PARAMETERS]
     if parameters:
         operation["parameters"] = parameters
     if route.body:
@@ -201,6 +207,27 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str, success: dict
         responses["507"] = {"$ref": f"#/components/responses/{_DATABASE_FULL[0]}"}
     operation["responses"] = responses
     return operation
+
+
+def _date_format_parameter(name: str) -> dict[str, Any]:
+    default, kind = ("yyyy-MM-dd", "dates") if name == DATE_FORMAT else ("yyyy-MM-dd HH:mm:ss", "date-times")
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": (
+            f"How the answer writes its {kind}: a .NET date and time format string "
+            f"(default {default}), e.g. dd/MM/yyyy HH:mm:ss zzz. zzz is the service's UTC offset; "
+            "names and separators are the office culture's (SHEETS_CULTURE)."
+        ),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_FORMAT_LENGTH,
+            "pattern": FORMAT_PATTERN,
+            "example": default,
+        },
+    }
 
 
 def _tag(route: Route) -> str:
@@ -293,7 +320,7 @@ class _Schemas:
     """Component schemas, registered as routes reach them; each message gets
     one per way it is used (request / response) and set of excluded fields."""
 
-    def __init__(self, page_limit: int = 100) -> None:
+    def __init__(self, page_limit: int = 1000) -> None:
         self._page_limit = page_limit
         # Seeded so that a message named Error cannot take the name.
         self.components: dict[str, _Schema] = {"Error": _error_schema()}
@@ -336,9 +363,7 @@ class _Schemas:
         schema: _Schema = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required
-        if mode == _REQUEST:
-            # The gateway refuses keys it does not know.
-            schema["additionalProperties"] = False
+        # Keys the gateway does not know are ignored, as Open Dental's API ignores them.
         return schema
 
     def field(self, field: FieldDescriptor, mode: str) -> _Schema:
@@ -401,17 +426,26 @@ class _Schemas:
             return {"type": "string", "format": "byte"}
         message = message_type(field)
         if message.full_name == DATETIME_MESSAGE:
-            return {
+            schema = {
                 "type": "string",
                 "pattern": DATETIME_PATTERN,
                 "example": "2021-11-16 02:45:38",
                 "description": f"yyyy-MM-dd HH:mm:ss, local time; {UNSET_DATETIME} when unset.",
             }
+            if mode == _RESPONSE:
+                # DateTimeFormatString may ask for another format.
+                del schema["pattern"]
+                schema["description"] += " DateTimeFormatString gives another format."
+            return schema
         if message.full_name == DATE_MESSAGE:
-            return {
+            schema = {
                 "type": "string",
                 "pattern": DATE_PATTERN,
                 "example": "2021-11-16",
                 "description": f"yyyy-MM-dd; {UNSET_DATE} when unset.",
             }
+            if mode == _RESPONSE:
+                del schema["pattern"]
+                schema["description"] += " DateFormatString gives another format."
+            return schema
         return self.message(message, mode)

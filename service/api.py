@@ -24,6 +24,7 @@ from service.auth import Authenticator
 from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
 from service.culture import culture
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
+from service.field_values import GivenValue
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.render_pool import WARM_DEFINITIONS, PdfRenderer
 from service.settings import Settings
@@ -132,6 +133,16 @@ class SheetsApi:
             internal_note=request.internal_note,
             practice=Practice.from_settings(self._settings),
             culture=culture(self._settings.culture),
+            values=[
+                GivenValue(
+                    name=item.field_name,
+                    value=item.field_value if item.HasField("field_value") else None,
+                    radio_button_value=(
+                        item.radio_button_value if item.HasField("radio_button_value") else None
+                    ),
+                )
+                for item in request.sheet_fields
+            ],
         )
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 

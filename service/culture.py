@@ -20,7 +20,7 @@ from babel.numbers import format_currency, get_territory_currencies
 
 
 @dataclass(frozen=True, slots=True)
-class _DotNetPatterns:
+class DotNetPatterns:
     short_date: str
     long_date: str
     short_time: str
@@ -30,15 +30,15 @@ class _DotNetPatterns:
 
 
 # .NET's DateTimeFormatInfo on Windows for the cultures Open Dental offices use most.
-_DOTNET: dict[str, _DotNetPatterns] = {
-    "en-US": _DotNetPatterns("M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
-    "en-CA": _DotNetPatterns("yyyy-MM-dd", "MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "a.m.", "p.m."),
-    "en-GB": _DotNetPatterns("dd/MM/yyyy", "dd MMMM yyyy", "HH:mm", "HH:mm:ss", "AM", "PM"),
-    "en-AU": _DotNetPatterns("d/MM/yyyy", "dddd, d MMMM yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
-    "es-MX": _DotNetPatterns(
+_DOTNET: dict[str, DotNetPatterns] = {
+    "en-US": DotNetPatterns("M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+    "en-CA": DotNetPatterns("yyyy-MM-dd", "MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "a.m.", "p.m."),
+    "en-GB": DotNetPatterns("dd/MM/yyyy", "dd MMMM yyyy", "HH:mm", "HH:mm:ss", "AM", "PM"),
+    "en-AU": DotNetPatterns("d/MM/yyyy", "dddd, d MMMM yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+    "es-MX": DotNetPatterns(
         "dd/MM/yyyy", "dddd, d' de 'MMMM' de 'yyyy", "hh:mm tt", "hh:mm:ss tt", "a. m.", "p. m."
     ),
-    "fr-CA": _DotNetPatterns("yyyy-MM-dd", "d MMMM yyyy", "HH 'h' mm", "HH 'h' mm 'min' ss 's'", "", ""),
+    "fr-CA": DotNetPatterns("yyyy-MM-dd", "d MMMM yyyy", "HH 'h' mm", "HH 'h' mm 'min' ss 's'", "", ""),
 }
 
 # .NET custom format specifiers and their CLDR equivalents (longest first).
@@ -90,6 +90,11 @@ class Culture:
         # What was formatted already: a sheet's dates and amounts recur (today, a
         # birthdate, zero balances) and Babel takes tens of microseconds for each.
         self._formatted: dict[tuple[object, str], str] = {}
+
+    @property
+    def patterns(self) -> DotNetPatterns:
+        """.NET's patterns and AM/PM designators of this culture."""
+        return self._patterns
 
     def _remembered(self, key: tuple[object, str], text: str) -> str:
         if len(self._formatted) >= _REMEMBERED:

@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     """Run the REST gateway in the service process."""
     api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = ()
     """`DeveloperKey/CustomerKey[=read|=all],…`; unset: auth off, loopback only."""
-    page_limit: int = Field(default=100, ge=1, le=10_000)
-    """Default and maximum `Limit` of list calls."""
+    page_limit: int = Field(default=1000, ge=1, le=10_000)
+    """Default and maximum `Limit` of list calls, as Open Dental's Local API (its Remote API: 100)."""
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     """Larger REST bodies get 413."""
     grace_seconds: float = Field(default=10.0, ge=0)

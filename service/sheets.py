@@ -13,9 +13,15 @@ are read as the driver returns them and written back in one executemany,
 only the filled-in values changed. Columns of the written tables that we do not
 model get their neutral value (`service.schema`).
 
+Values the caller gives (`service.field_values`) are set after filling,
+before anything is written: a value that names no field, or one its field
+cannot hold, leaves nothing behind on any engine (on MyISAM too, where the
+sheet would otherwise already be written, hidden).
+
 Checks run in this order, so one request always gets the same answer:
 the SheetDef exists ("SheetDef not found."), its type is one the API creates
-(400 naming the allowed types), then the patient exists ("Patient not found.").
+(400 naming the allowed types), the patient exists ("Patient not found."),
+then the given values (400 naming the first that does not fit).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from service.culture import EN_US, Culture
 from service.db import row
 from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType, SheetType, od_name
 from service.errors import InvalidArgument, NotFound
+from service.field_values import FieldPlaces, GivenValue, apply_values
 from service.fill import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
 from service.models import Sheet, SheetField, now_seconds
@@ -138,7 +145,7 @@ _LANGUAGE = len(FIELD_COPIED)
 _FILLED = tuple(FIELD_COPIED.index(c) for c in FIELD_KEYS)
 # On SQLite the database copies the definitions into the new fields itself (INSERT ... SELECT):
 # only what filling reads is fetched, and only the values filling changed are sent back.
-_TO_FILL = (*FIELD_KEYS, "SheetFieldDefNum", "Language")
+_TO_FILL = (*FIELD_KEYS, "SheetFieldDefNum", "Language", "RadioButtonGroup")
 _FIELD_DEFS_TO_FILL = Query(
     sa.select(*(models.SHEETFIELDDEF.c[c] for c in _TO_FILL))
     .where(
@@ -151,6 +158,19 @@ _FIELD_DEFS_TO_FILL = Query(
 _KEY, _TO_FILL_LANGUAGE = len(FIELD_KEYS), len(FIELD_KEYS) + 1
 # The only columns filling changes (`Filler.fill`), by their place among FIELD_KEYS.
 _KIND, _VALUE = FIELD_KEYS.index("FieldType"), FIELD_KEYS.index("FieldValue")
+# Where given values find their columns, in the rows of either path.
+_PLACES_COPIED = FieldPlaces(
+    *(
+        _TO_FILL.index(c)
+        for c in ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "RadioButtonGroup")
+    )
+)
+_PLACES_WRITTEN = FieldPlaces(
+    *(
+        FIELD_COPIED.index(c)
+        for c in ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "RadioButtonGroup")
+    )
+)
 # The model's values of the columns a new row does not copy (none depends on the moment).
 _SHEET_DEFAULTS = row(Sheet())
 _FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
@@ -170,11 +190,13 @@ async def create_sheet(
     practice: Practice,
     now: datetime | None = None,
     culture: Culture = EN_US,
+    values: Sequence[GivenValue] = (),
 ) -> int:
     """Create a patient's sheet and its filled-in fields from a SheetDef; returns the new SheetNum.
 
     Raises NotFound for a missing SheetDef or patient and InvalidArgument for a
-    SheetDef of a type the API does not create; then nothing is written.
+    SheetDef of a type the API does not create, or for `values` its fields do
+    not take; then nothing is written.
     `now` (default: the local time) is the sheet's DateTimeSheet and DateTSheetEdited.
     `practice` is the configured practice; Open Dental's `preference` rows win over it.
     """
@@ -198,6 +220,7 @@ async def create_sheet(
             practice=practice,
             now=at,
             culture=culture,
+            values=values,
         )
 
     return await run_transaction(engine, create, snapshot=True)
@@ -214,6 +237,7 @@ async def _create(
     practice: Practice,
     now: datetime,
     culture: Culture,
+    values: Sequence[GivenValue],
 ) -> int:
     heads = await session.rows(_HEAD, sheet_def_num=sheet_def_num, pat_num=pat_num)
     if not heads:
@@ -257,21 +281,27 @@ async def _create(
         }
         | schema.fresh(models.SHEET)
     )
-    sheet_table = schema.writable(models.SHEET)
-    sheet_num = await session.insert(sheet_table, sheet)
     filler = Filler(
         head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
     )
+    # Filled and given their values before the sheet is written: a value
+    # refused leaves nothing behind, even where nothing is transactional.
+    if isinstance(session, SqliteSession):
+        fields = [list(f) for f in chosen]
+        filler.fill(fields, keys=keys)
+        apply_values(fields, values, _PLACES_COPIED)
+    else:
+        fields = [list(f[:_LANGUAGE]) for f in chosen]
+        filler.fill(fields, keys=keys)
+        apply_values(fields, values, _PLACES_WRITTEN)
+    sheet_table = schema.writable(models.SHEET)
+    sheet_num = await session.insert(sheet_table, sheet)
     constants = _FIELD_DEFAULTS | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
     field_table = schema.writable(models.SHEETFIELD)
     if isinstance(session, SqliteSession):
         if chosen:
-            fields = [list(f) for f in chosen]
-            filler.fill(fields, keys=keys)
             await _copy_fields(session, field_table, sheet_def_num, chosen, fields, constants)
     else:
-        fields = [list(f[:_LANGUAGE]) for f in chosen]
-        filler.fill(fields, keys=keys)
         await session.insert_rows(field_table, FIELD_COPIED, fields, constants)
     if hidden:
         await session.execute(

@@ -25,8 +25,8 @@ from service import convert, models, schema, sheets
 from service.culture import EN_US, Culture
 from service.db import SQLITE_BUSY_TIMEOUT_MS, write_transaction
 from service.db_errors import CapacityWatch, capacity_fault, is_outage, translate
-from service.enums import SheetFieldType
 from service.errors import InvalidArgument, NotFound
+from service.field_values import GivenValue, value_problem
 from service.fill import Practice
 from service.reads import CompiledRead, PreparedRead, SqliteReaders
 
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 Row = Sequence[Any]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-_UPDATABLE_FIELD_TYPES = (SheetFieldType.OutputText, SheetFieldType.InputField, SheetFieldType.CheckBox)
 
 
 def _columns(table: sa.Table, names: Sequence[str]) -> list[sa.Column[Any]]:
@@ -330,8 +329,10 @@ class SheetStore:
         practice: Practice,
         culture: Culture = EN_US,
         now: datetime | None = None,
+        values: Sequence[GivenValue] = (),
     ) -> int:
-        """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`); its SheetNum."""
+        """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`),
+        then given `values`; its SheetNum."""
         try:
             return await sheets.create_sheet(
                 self.engine,
@@ -341,6 +342,7 @@ class SheetStore:
                 practice=practice,
                 culture=culture,
                 now=now,
+                values=values,
             )
         except sa.exc.DBAPIError as exc:
             if not is_outage(exc) and capacity_fault(exc) is None:
@@ -390,12 +392,9 @@ class SheetStore:
             ).first()
             if row is None:
                 raise NotFound("SheetField not found.")
-            if row.FieldType not in _UPDATABLE_FIELD_TYPES:
-                raise InvalidArgument(
-                    "Only OutputText, InputField and CheckBox fields can be updated.", field="FieldValue"
-                )
-            if row.FieldType == SheetFieldType.CheckBox and value not in ("X", ""):
-                raise InvalidArgument('FieldValue of a CheckBox must be "X" or blank.', field="FieldValue")
+            problem = value_problem(row.FieldType, value)
+            if problem:
+                raise InvalidArgument(problem, field="FieldValue")
             await conn.execute(
                 sa.update(models.SHEETFIELD)
                 .where(field.SheetFieldNum == sheet_field_num)

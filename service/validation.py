@@ -1,4 +1,6 @@
-"""The input rules declared on request fields in the proto, `(rules)`."""
+"""The input rules declared on request fields in the proto, `(rules)`, on the
+request's own fields and on those of the messages a repeated field lists
+(reported as `SheetFields[2].FieldName`)."""
 
 from __future__ import annotations
 
@@ -63,9 +65,30 @@ def _field_checks(field: FieldDescriptor) -> list[_Check]:
     return checks
 
 
+def _item_checks(field: FieldDescriptor) -> list[_Check]:
+    # Only the item's own fields decide: looking deeper here would never end
+    # for a message that lists itself.
+    item = field.message_type
+    if not (field.is_repeated and item is not None and any(_field_checks(f) for f in item.fields)):
+        return []
+    name, json = field.name, field.json_name
+
+    def items(message: Message) -> None:
+        for index, item in enumerate(getattr(message, name)):
+            try:
+                validate(item)
+            except InvalidArgument as error:
+                label = f"{json}[{index}]."
+                raise InvalidArgument(label + error.message, field=label + (error.field or "")) from None
+
+    return [items]
+
+
 @cache
 def _checks(descriptor: Descriptor) -> tuple[_Check, ...]:
-    return tuple(check for field in descriptor.fields for check in _field_checks(field))
+    return tuple(
+        check for field in descriptor.fields for check in (*_field_checks(field), *_item_checks(field))
+    )
 
 
 def validate(request: Message) -> None:

@@ -1,7 +1,8 @@
 """The REST gateway as its own process in front of a remote gRPC target.
 
-It imports the gateway, the contract and the settings only: no renderer, SFTP
-or ORM is loaded in a process that needs none of them.
+It imports the gateway, the contract, the settings and the culture's date
+patterns only: no renderer, SFTP or ORM is loaded in a process that needs none
+of them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gateway.invokers import remote
 from service.auth import Authenticator
 from service.settings import Settings
 from service.tls import ClientTls
+from sheets.date_culture import date_culture
 from telemetry.metrics import Metrics
 
 
@@ -40,6 +42,7 @@ async def remote_gateway(
         max_body_bytes=settings.max_body_bytes,
         request_timeout=settings.request_timeout,
         page_limit=settings.page_limit,
+        culture=date_culture(settings.culture),
     )
     async with serving(
         app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context

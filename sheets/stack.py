@@ -28,6 +28,7 @@ from service.server import SHEET_SERVICE, GrpcServer, start_grpc_server
 from service.servicer import SheetServicer
 from service.settings import Settings
 from service.store import SheetStore
+from sheets.date_culture import date_culture
 from telemetry.metrics import Metrics
 
 
@@ -129,6 +130,7 @@ async def running_service(
                 max_body_bytes=settings.max_body_bytes,
                 request_timeout=settings.request_timeout,
                 page_limit=settings.page_limit,
+                culture=date_culture(settings.culture),
             )
             gateway = await stack.enter_async_context(
                 serving(app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context)

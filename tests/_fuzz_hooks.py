@@ -3,7 +3,8 @@
 One check replaces schemathesis' `positive_data_acceptance`: a request the
 OpenAPI document calls valid must not be refused, except by Open Dental's two
 business rules (a SheetDef type that cannot be created; a field that cannot be
-updated, or not to that value) and by the SFTP peer an export names (the
+updated, or not to that value, or, among the values given on create, that the
+definition does not have under that name) and by the SFTP peer an export names (the
 fuzzer's addresses are refused by the allowlist or by no server listening).
 """
 
@@ -17,6 +18,7 @@ BUSINESS_RULES = (
     "is not supported. Only ",
     "Only OutputText, InputField and CheckBox fields can be updated.",
     'FieldValue of a CheckBox must be "X" or blank.',
+    "SheetFields '",
 )
 REFUSED_STATUSES = frozenset((400, 413, 422))
 PEER_DEPENDENT = frozenset(("ExportSheetSftp",))

@@ -16,7 +16,8 @@ from google.protobuf.message import Message
 from google.type import date_pb2, datetime_pb2
 
 from gateway.binding import body_to_message, query_to_message, response_to_od
-from gateway.decoder import parse_json_body
+from gateway.date_formats import date_texts, requested_formats
+from gateway.decoder import collecting_ignored, parse_json_body
 from gateway.encoder import to_od
 from gateway.routes import Route, routes_from_service
 from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
@@ -323,6 +324,48 @@ def test_every_field_kind_has_its_open_dental_form() -> None:
     )
 
 
+def test_requested_date_formats_reach_dates_and_date_times_at_any_depth() -> None:
+    thing = _thing()
+    thing.at.year, thing.at.month, thing.at.day, thing.at.hours = 2022, 5, 21, 14
+    thing.day.year, thing.day.month, thing.day.day = 2022, 5, 21
+    thing.child.at.CopyFrom(thing.at)
+    thing.children.add().day.CopyFrom(thing.day)
+    dates = date_texts({"DateFormatString": "dd.MM.yy", "DateTimeFormatString": "yyyyMMdd HH'h'"})
+    body = response_to_od(THINGS["Get"], thing, dates)
+    assert (body["At"], body["Day"], body["Child"]["At"], body["Children"][0]["Day"]) == (
+        "20220521 14h",
+        "21.05.22",
+        "20220521 14h",
+        "21.05.22",
+    )
+    # Unset is .NET's MinValue; only the format asked for changes.
+    assert (body["Child"]["Day"], body["Children"][0]["At"]) == ("01.01.01", "00010101 00h")
+    only_datetimes = response_to_od(THINGS["Get"], thing, date_texts({"DateTimeFormatString": "yyyy"}))
+    assert (only_datetimes["At"], only_datetimes["Day"]) == ("2022", "2022-05-21")
+    assert response_to_od(THINGS["Get"], thing)["At"] == "2022-05-21 14:00:00"
+
+
+def test_a_stored_date_no_calendar_has_is_written_as_stored_in_any_format() -> None:
+    thing = _thing()
+    thing.at.year, thing.at.month, thing.at.day = 2022, 13, 40
+    body = response_to_od(THINGS["Get"], thing, date_texts({"DateTimeFormatString": "dd/MM/yyyy"}))
+    assert body["At"] == "2022-13-40 00:00:00"
+
+
+def test_a_format_given_twice_or_refused_by_dotnet_is_an_invalid_argument() -> None:
+    assert _refusal(
+        lambda: requested_formats(
+            ROUTES["ListSheets"], [("DateTimeFormatString", "d"), ("datetimeformatstring", "D")]
+        )
+    ) == ("Duplicate query parameter: 'DateTimeFormatString'.", "DateTimeFormatString")
+    assert _refusal(lambda: date_texts({"DateFormatString": "'open"})) == (
+        "DateFormatString is invalid: the quote at position 1 is not closed.",
+        "DateFormatString",
+    )
+    # A route whose answer holds no date takes no format: the parameter is any unknown one.
+    assert requested_formats(ROUTES["ListSheetDefs"], [("DateTimeFormatString", "'open")]) == {}
+
+
 def test_a_set_nested_object_is_written_in_full() -> None:
     thing = _thing()
     thing.child.small = 1
@@ -401,23 +444,52 @@ def test_query_integers_at_the_ends_of_their_range_are_accepted() -> None:
     assert (request.pat_num, request.limit) == (-(2**63), 2**31 - 1)
 
 
-def test_an_unknown_query_parameter_is_refused() -> None:
-    assert _refusal(lambda: _query(ROUTES["ListSheets"], [("PatNum", "1"), ("Color", "red")])) == (
-        "Unknown query parameter: 'Color'.",
-        "Color",
+def _ignored_by(call: Callable[[], object]) -> list[str]:
+    with collecting_ignored() as names:
+        call()
+    return names
+
+
+def test_an_unknown_query_parameter_is_ignored_and_its_name_noted() -> None:
+    request: Any = ROUTES["ListSheets"].input_type()
+    names = _ignored_by(
+        lambda: query_to_message(ROUTES["ListSheets"], [("PatNum", "1"), ("Color", "red")], {}, request)
     )
+    assert (request.pat_num, names) == (1, ["Color"])
+    assert "red" not in repr(names)
 
 
-def test_a_path_bound_field_is_not_also_a_query_parameter() -> None:
+def test_a_path_bound_field_given_as_a_query_parameter_is_ignored() -> None:
     route = ROUTES["GetSheet"]
-    assert _refusal(lambda: _query(route, [("SheetNum", "5")], {"sheet_num": "5"}))[0] == (
-        "Unknown query parameter: 'SheetNum'."
+    request: Any = route.input_type()
+    names = _ignored_by(lambda: query_to_message(route, [("SheetNum", "5")], {"sheet_num": "7"}, request))
+    assert (request.sheet_num, names) == (7, ["SheetNum"])
+
+
+def test_a_body_route_ignores_query_parameters() -> None:
+    request = ROUTES["CreateSheet"].input_type()
+    names = _ignored_by(lambda: query_to_message(ROUTES["CreateSheet"], [("PatNum", "1")], {}, request))
+    assert (request.HasField("pat_num"), names) == (False, ["PatNum"])
+
+
+def test_the_gateways_own_query_parameters_are_not_noted_as_ignored() -> None:
+    request = ROUTES["ListSheets"].input_type()
+    names = _ignored_by(
+        lambda: query_to_message(
+            ROUTES["ListSheets"],
+            [("PatNum", "1"), ("datetimeformatstring", "yyyy")],
+            {},
+            request,
+            skip=frozenset({"datetimeformatstring"}),
+        )
     )
+    assert names == []
 
 
-def test_a_body_route_takes_no_query_parameters() -> None:
-    assert _refusal(lambda: _query(ROUTES["CreateSheet"], [("PatNum", "1")]))[0] == (
-        "Unknown query parameter: 'PatNum'."
+def test_known_query_parameters_keep_their_checks_beside_unknown_ones() -> None:
+    assert _refusal(lambda: _query(ROUTES["ListSheets"], [("Color", "red"), ("PatNum", "x")])) == (
+        "PatNum is invalid. It must be a whole number.",
+        "PatNum",
     )
 
 
@@ -429,10 +501,13 @@ def test_a_query_parameter_given_twice_is_refused(second: str) -> None:
     )
 
 
-def test_an_unknown_query_parameter_is_echoed_short_and_printable() -> None:
-    message, _ = _refusal(lambda: _query(ROUTES["ListSheets"], [("\ud800\n" + "x" * 100, "1")]))
-    assert message == "Unknown query parameter: '??" + "x" * 38 + "...'."
-    message.encode("utf-8")
+def test_an_ignored_name_is_noted_short_and_printable_and_at_most_twenty() -> None:
+    request = ROUTES["ListSheets"].input_type()
+    query = [("\ud800\n" + "x" * 100, "1")] + [(f"Extra{n}", "1") for n in range(30)]
+    names = _ignored_by(lambda: query_to_message(ROUTES["ListSheets"], query, {}, request))
+    assert names[0] == "??" + "x" * 38 + "..."
+    assert len(names) == 20
+    names[0].encode("utf-8")
 
 
 @pytest.mark.parametrize(("text", "kind"), [("Consent", 7), ("consent", 7), ("6", 7), ("0", 1), ("ERA", 22)])
@@ -546,10 +621,15 @@ def test_a_date_is_read_as_yyyy_mm_dd() -> None:
 # --- input: JSON bodies ------------------------------------------------------
 
 
-def _body(route: Route, data: Any, path: dict[str, str] | None = None) -> Any:
+def _body(
+    route: Route, data: Any, path: dict[str, str] | None = None, ignored: list[str] | None = None
+) -> Any:
     request = route.input_type()
-    query_to_message(route, [], path or {}, request)
-    body_to_message(route, data, request)
+    with collecting_ignored() as names:
+        query_to_message(route, [], path or {}, request)
+        body_to_message(route, data, request)
+    if ignored is not None:
+        ignored.extend(names)
     return request
 
 
@@ -619,10 +699,17 @@ def test_text_beyond_ascii_is_kept_as_sent() -> None:
     assert _body(ROUTES["UpdateSheetField"], {"FieldValue": "Ångström ✓"}).field_value == "Ångström ✓"
 
 
-def test_an_unknown_body_key_is_refused() -> None:
-    assert _refusal(lambda: _body(ROUTES["CreateSheet"], {"SheetDefNum": 1, "Foo": 5})) == (
-        "Unknown field: 'Foo'.",
-        "Foo",
+def test_an_unknown_body_key_is_ignored_and_its_name_noted() -> None:
+    data = {"SheetDefNum": 1, "DateTimeSheet": "2026-12-07T16:00:00.000Z", "Foo": {"x": [1]}}
+    names: list[str] = []
+    request = _body(ROUTES["CreateSheet"], data, ignored=names)
+    assert (request.sheet_def_num, names) == (1, ["DateTimeSheet", "Foo"])
+
+
+def test_known_body_keys_keep_their_checks_beside_unknown_ones() -> None:
+    assert _refusal(lambda: _body(ROUTES["CreateSheet"], {"Foo": 1, "PatNum": "x"})) == (
+        "PatNum is invalid. It must be a whole number.",
+        "PatNum",
     )
 
 
@@ -729,7 +816,6 @@ def test_a_body_may_be_one_field_the_route_names() -> None:
             "Child.Child.Small is invalid. It must be a whole number.",
             "Child.Child.Small",
         ),
-        ({"Child": {"Nope": 1}}, "Unknown field: 'Child.Child.Nope'.", "Child.Child.Nope"),
         ({"Child": 5}, "Child.Child must be a JSON object.", "Child.Child"),
         ({"Children": {}}, "Child.Children must be a JSON array.", "Child.Children"),
         ({"Children": [None]}, "Child.Children must be a JSON object.", "Child.Children"),
@@ -750,6 +836,12 @@ def test_a_body_may_be_one_field_the_route_names() -> None:
 )
 def test_body_values_of_every_kind_refuse_what_does_not_fit(data: Any, message: str, field: str) -> None:
     assert _refusal(lambda: _body(THINGS["Put"], data, {"small": "1"})) == (message, field)
+
+
+def test_an_unknown_key_inside_a_nested_object_is_ignored_and_noted_with_its_path() -> None:
+    names: list[str] = []
+    request = _body(THINGS["Put"], {"Child": {"Nope": 1, "Small": 4}}, {"small": "1"}, ignored=names)
+    assert (request.child.child.small, names) == (4, ["Child.Child.Nope"])
 
 
 # --- parsing the body --------------------------------------------------------

@@ -48,6 +48,65 @@ async def test_create_then_list_and_get_sheet(stub: SheetServiceAsyncStub, stack
     assert got.sheet == created.sheet
 
 
+async def test_create_sheet_sets_the_values_it_is_given_and_refuses_a_name_it_does_not_know(
+    stub: SheetServiceAsyncStub, stack: Stack
+) -> None:
+    medical = stack.demo_sheet_defs[3]
+    given = [
+        pb.SheetFieldValue(field_name="ICEName", field_value="Jane Doe"),
+        pb.SheetFieldValue(field_name="problem:Asthma", radio_button_value="Y"),
+    ]
+    created = await stub.CreateSheet(
+        pb.CreateSheetRequest(sheet_def_num=medical, pat_num=stack.demo_patients[1], sheet_fields=given),
+        metadata=AUTH,
+    )
+    listed = await stub.ListSheetFields(
+        pb.ListSheetFieldsRequest(sheet_num=created.sheet.sheet_num), metadata=AUTH
+    )
+    values = {(f.field_name, f.field_value) for f in listed.sheet_fields}
+    assert {("ICEName", "Jane Doe"), ("problem:Asthma", "X"), ("problem:Asthma", "")} <= values
+    before = await stub.ListSheets(pb.ListSheetsRequest(pat_num=stack.demo_patients[1]), metadata=AUTH)
+    for item, message in (
+        (
+            pb.SheetFieldValue(field_name="Nope", field_value="x"),
+            "SheetFields 'Nope': no field of this SheetDef",
+        ),
+        (pb.SheetFieldValue(field_value="x"), "SheetFields[1].FieldName is required."),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.CreateSheet(
+                pb.CreateSheetRequest(
+                    sheet_def_num=medical, pat_num=stack.demo_patients[1], sheet_fields=[given[0], item]
+                ),
+                metadata=AUTH,
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(caught.value.details()).startswith(message)
+    after = await stub.ListSheets(pb.ListSheetsRequest(pat_num=stack.demo_patients[1]), metadata=AUTH)
+    assert after == before
+
+
+@pytest.mark.parametrize("compression", [grpc.Compression.Gzip, grpc.Compression.Deflate])
+async def test_calls_compressed_as_the_client_asks_are_accepted(
+    stack: Stack, compression: grpc.Compression
+) -> None:
+    async with grpc.aio.insecure_channel(stack.grpc_target, compression=compression) as channel:
+        stub = SheetServiceStub(channel)
+        created = await stub.CreateSheet(
+            pb.CreateSheetRequest(
+                sheet_def_num=stack.demo_sheet_defs[1],
+                pat_num=stack.demo_patients[0],
+                internal_note="x" * 4000,
+            ),
+            metadata=AUTH,
+        )
+        listed = await stub.ListSheets(
+            pb.ListSheetsRequest(pat_num=stack.demo_patients[0]), metadata=AUTH, compression=compression
+        )
+    assert [s.internal_note for s in listed.sheets] == ["x" * 4000]
+    assert listed.sheets[0] == created.sheet
+
+
 async def test_every_read_rpc_answers(stub: SheetServiceAsyncStub, stack: Stack) -> None:
     created = await stub.CreateSheet(
         pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[2], pat_num=stack.demo_patients[1]),
@@ -111,9 +170,9 @@ INVALID, NOT_FOUND = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND
         ("ListSheets", pb.ListSheetsRequest(pat_num=424242), NOT_FOUND, "Patient not found."),
         (
             "ListSheets",
-            pb.ListSheetsRequest(pat_num=1, limit=500),
+            pb.ListSheetsRequest(pat_num=1, limit=1001),
             INVALID,
-            "Limit is invalid. It must be from 1 to 100.",
+            "Limit is invalid. It must be from 1 to 1000.",
         ),
         ("CreateSheet", pb.CreateSheetRequest(pat_num=1), INVALID, "SheetDefNum is required."),
         ("CreateSheet", pb.CreateSheetRequest(sheet_def_num=1), INVALID, "PatNum is required."),

@@ -41,6 +41,25 @@ async def test_rest_returns_the_callers_request_id_or_a_new_one(rest: Rest) -> N
     assert GENERATED_ID.fullmatch(response.headers["X-Request-Id"])
 
 
+async def test_ignored_query_parameters_and_body_keys_are_logged_by_name_never_by_value(
+    rest: Rest, stack: Stack
+) -> None:
+    body = {
+        "SheetDefNum": stack.demo_sheet_defs[1],
+        "PatNum": stack.demo_patients[1],
+        "DateTimeSheet": "secret-value-1",
+        "Extra": {"Nested": "secret-value-2"},
+    }
+    headers = {"X-Request-Id": "ignored-names-1", "Authorization": ALL_KEY}
+    with captured_logs() as logs:
+        url = rest.base + "/api/v1/sheets?Color=secret-value-3"
+        async with rest.session.post(url, json=body, headers=headers) as response:
+            assert response.status == 200
+    (line,) = logs.requests(surface="rest", request_id="ignored-names-1")
+    assert line["ignored"] == ["Color", "DateTimeSheet", "Extra"]
+    assert "secret-value" not in logs.text
+
+
 async def test_grpc_returns_the_request_id_in_initial_metadata(stack: Stack) -> None:
     async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
         stub = SheetServiceStub(channel)

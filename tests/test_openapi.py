@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from gateway.binding import response_to_od
+from gateway.dotnet_dates import FormatError, formatter
 from gateway.encoder import to_od
 from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
@@ -97,7 +99,7 @@ def test_operations_are_tagged_by_resource() -> None:
 
 def test_list_sheets_takes_its_query_parameters_with_their_rules() -> None:
     parameters = {p["name"]: p for p in OPERATIONS["ListSheets"][2]["parameters"]}
-    assert list(parameters) == ["PatNum", "Offset", "Limit"]
+    assert list(parameters) == ["PatNum", "Offset", "Limit", "DateFormatString", "DateTimeFormatString"]
     assert {p["in"] for p in parameters.values()} == {"query"}
     assert parameters["PatNum"]["required"] is True
     assert parameters["PatNum"]["schema"] == {
@@ -119,7 +121,7 @@ def test_list_sheets_takes_its_query_parameters_with_their_rules() -> None:
         "type": "integer",
         "format": "int32",
         "minimum": 1,
-        "maximum": 100,
+        "maximum": 1000,
     }
 
 
@@ -147,7 +149,11 @@ def test_every_operation_documents_the_limits_it_can_hit() -> None:
 
 
 def test_a_path_parameter_is_required_and_not_repeated_in_the_query() -> None:
-    (parameter,) = OPERATIONS["GetSheet"][2]["parameters"]
+    (parameter,) = [p for p in OPERATIONS["GetSheet"][2]["parameters"] if p["in"] == "path"]
+    assert [p["name"] for p in OPERATIONS["GetSheet"][2]["parameters"] if p["in"] == "query"] == [
+        "DateFormatString",
+        "DateTimeFormatString",
+    ]
     assert parameter | {"schema": None} == {
         "name": "SheetNum",
         "in": "path",
@@ -168,17 +174,76 @@ def test_an_enum_query_parameter_lists_open_dentals_names() -> None:
     assert "integer" in parameter["schema"]["description"]
 
 
-def test_body_routes_take_no_query_parameters() -> None:
-    assert "parameters" not in OPERATIONS["CreateSheet"][2]
+def test_body_routes_take_no_query_parameters_but_the_date_formats() -> None:
+    assert [p["name"] for p in OPERATIONS["CreateSheet"][2]["parameters"]] == [
+        "DateFormatString",
+        "DateTimeFormatString",
+    ]
     assert "parameters" not in OPERATIONS["ExportSheetSftp"][2]
+
+
+@pytest.mark.parametrize(
+    ("operation", "takes"),
+    [
+        ("ListSheets", True),
+        ("GetSheet", True),
+        ("CreateSheet", True),
+        ("ListSheetFields", True),
+        ("GetSheetField", True),
+        ("UpdateSheetField", True),
+        ("ListSheetDefs", False),
+        ("GetSheetDef", False),
+        ("ListSheetFieldDefs", False),
+        ("GetSheetFieldDef", False),
+        ("RenderSheetPdf", False),
+        ("ExportSheetSftp", False),
+    ],
+)
+def test_the_date_formats_are_declared_where_the_answer_holds_a_date(operation: str, takes: bool) -> None:
+    names = [p["name"] for p in OPERATIONS[operation][2].get("parameters", [])]
+    assert ("DateTimeFormatString" in names, "DateFormatString" in names) == (takes, takes)
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("dd/MM/yyyy HH:mm:ss zzz", True),
+        ("d", True),
+        ("'quoted' \\h %d", True),
+        ("fffffff", True),
+        ("K", False),
+        ("ffffffff", False),
+        ("'open", False),
+        ("%", False),
+        ("%%", False),
+        ("a\\", False),
+        ("yyyy\n", True),
+    ],
+)
+def test_the_declared_format_pattern_takes_what_the_formatter_takes(text: str, valid: bool) -> None:
+    (parameter,) = [
+        p for p in OPERATIONS["ListSheets"][2]["parameters"] if p["name"] == "DateTimeFormatString"
+    ]
+    declared = re.search(parameter["schema"]["pattern"], text) is not None
+    try:
+        formatter(text)
+    except FormatError:
+        formatted = False
+    else:
+        formatted = True
+    assert (declared, formatted) == (valid, valid)
 
 
 def test_create_sheets_body_carries_the_field_rules() -> None:
     body = OPERATIONS["CreateSheet"][2]["requestBody"]
     assert body["required"] is True
     schema = _deref(body["content"]["application/json"]["schema"])
-    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote"]
+    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote", "SheetFields"]
     assert schema["required"] == ["SheetDefNum", "PatNum"]
+    items = _deref(schema["properties"]["SheetFields"]["items"])
+    assert list(items["properties"]) == ["FieldName", "FieldValue", "RadioButtonValue"]
+    assert items["required"] == ["FieldName"]
+    assert items["properties"]["FieldValue"]["maxLength"] == 65535
     assert schema["properties"]["PatNum"] == {
         "type": "integer",
         "format": "int64",
@@ -193,7 +258,8 @@ def test_create_sheets_body_carries_the_field_rules() -> None:
         "description": "At most 65535 bytes of UTF-8.",
         "nullable": True,
     }
-    assert schema["additionalProperties"] is False
+    # Keys the gateway does not know are ignored, not refused.
+    assert "additionalProperties" not in schema
 
 
 def test_export_body_requires_all_four_keys() -> None:
@@ -269,9 +335,9 @@ def test_the_sheet_schema_is_open_dentals_dialect() -> None:
     assert properties["SheetNum"] == {"type": "integer", "format": "int64"}
     assert properties["IsWebForm"] == {"type": "string", "enum": ["true", "false"]}
     assert properties["SheetType"]["enum"][7] == "PatientLetter"
-    assert (
-        properties["DateTimeSheet"]["pattern"] == r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
-    )
+    # An answer's date-times follow DateTimeFormatString where a request gives one.
+    assert "pattern" not in properties["DateTimeSheet"]
+    assert "DateTimeFormatString" in properties["DateTimeSheet"]["description"]
 
 
 def test_what_the_dialect_writes_conforms_to_the_schemas() -> None:
@@ -354,7 +420,8 @@ def test_every_field_kind_has_a_schema_in_the_dialect() -> None:
     assert properties["Small"] == {"type": "integer", "format": "int64", "minimum": 0}
     assert properties["Ratio"] == {"type": "number", "format": "double"}
     assert properties["Blob"] == {"type": "string", "format": "byte"}
-    assert properties["Day"]["pattern"] == "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    assert "pattern" not in properties["Day"]
+    assert properties["Day"]["description"].startswith("yyyy-MM-dd;")
     assert properties["Names"] == {"type": "array", "items": {"type": "string"}}
 
 

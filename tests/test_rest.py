@@ -125,8 +125,8 @@ async def test_get_sheet_returns_the_created_sheet(rest: Rest, stack: Stack) -> 
         ({"PatNum": "0"}, 400, "PatNum is invalid."),
         ({"PatNum": "-4"}, 400, "PatNum is invalid."),
         ({"PatNum": "99999"}, 404, "Patient not found."),
-        ({"PatNum": "1", "Limit": "101"}, 400, "Limit is invalid. It must be from 1 to 100."),
-        ({"PatNum": "1", "Limit": "0"}, 400, "Limit is invalid. It must be from 1 to 100."),
+        ({"PatNum": "1", "Limit": "1001"}, 400, "Limit is invalid. It must be from 1 to 1000."),
+        ({"PatNum": "1", "Limit": "0"}, 400, "Limit is invalid. It must be from 1 to 1000."),
         ({"PatNum": "1", "Offset": "-1"}, 400, "Offset is invalid. It must be 0 or more."),
     ],
 )
@@ -137,13 +137,44 @@ async def test_list_sheets_refuses_bad_queries_with_an_explanation(
 
 
 @pytest.mark.parametrize(
-    "params", [{"PatNum": "abc"}, {"PatNum": "1.5"}, {"PatNum": "1", "Color": "red"}, {"PatNum": "9" * 30}]
+    "params", [{"PatNum": "abc"}, {"PatNum": "1.5"}, {"PatNum": "1x", "Color": "red"}, {"PatNum": "9" * 30}]
 )
 async def test_list_sheets_refuses_malformed_query_parameters(rest: Rest, params: dict[str, str]) -> None:
     status, body, _ = await rest.request("GET", "/api/v1/sheets", params=params)
     assert status == 400
     assert isinstance(body, str)
     assert body.endswith(".")
+
+
+async def test_unknown_query_parameters_are_ignored_as_open_dental_ignores_them(
+    rest: Rest, stack: Stack
+) -> None:
+    await _create(rest, stack)
+    pat_num = str(stack.demo_patients[0])
+    plain = await rest.request("GET", "/api/v1/sheets", params={"PatNum": pat_num})
+    extra = await rest.request(
+        "GET", "/api/v1/sheets", params={"PatNum": pat_num, "Color": "red", "SheetNum": "x"}
+    )
+    assert (extra[0], extra[1]) == (200, plain[1])
+    assert len(plain[1]) == 1
+    field_defs = await rest.request("GET", "/api/v1/sheetfields", params={"SheetDefNum": "2", "Limit": "2"})
+    assert field_defs[0] == 200
+
+
+async def test_unknown_body_fields_are_ignored_and_known_ones_keep_their_checks(
+    rest: Rest, stack: Stack
+) -> None:
+    body = {
+        "SheetDefNum": stack.demo_sheet_defs[1],
+        "PatNum": stack.demo_patients[0],
+        "DateTimeSheet": "2026-12-07T16:00:00.000Z",
+        "Bogus": {"deep": [1, 2]},
+    }
+    sheet = await _create(rest, stack, DateTimeSheet=body["DateTimeSheet"], Bogus=body["Bogus"])
+    assert sheet["PatNum"] == stack.demo_patients[0]
+    assert sheet["DateTimeSheet"] != "2026-12-07 16:00:00"
+    status, message, _ = await rest.request("POST", "/api/v1/sheets", json={**body, "PatNum": "one"})
+    assert (status, message) == (400, "PatNum is invalid. It must be a whole number.")
 
 
 @pytest.mark.parametrize(
@@ -173,7 +204,7 @@ async def test_create_sheet_refuses_missing_invalid_and_unknown_keys(
         '{"SheetDefNum": 1.5, "PatNum": 1}',
         '{"SheetDefNum": true, "PatNum": 1}',
         '{"SheetDefNum": 1, "PatNum": 1, "InternalNote": 5}',
-        '{"SheetDefNum": 1, "PatNum": 1, "Bogus": 5}',
+        '{"SheetDefNum": 1, "PatNum": 1, "Bogus": 5, "InternalNote": 5}',
         b"\xff\xfe".decode("latin-1"),
     ],
 )

@@ -21,10 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service import db, fill_tables, models
 from service.db_errors import is_outage, translate
 from service.demo import seed_demo
-from service.errors import Internal, Unavailable
+from service.errors import Internal, InvalidArgument, Unavailable
+from service.field_values import GivenValue
 from service.render_pool import PdfRenderer
+from service.sheets import create_sheet
 from tests._stack import Rest, running_stack
 from tests.conftest import scratch_database
+from tests.test_fill import PRACTICE
 from tests.test_fill_db import check_pre_filled_medical_history
 from tests.test_sheets import _create, _def_num, _pat_num
 
@@ -113,6 +116,41 @@ async def test_a_medical_history_is_pre_filled_on_an_open_dental_style_database(
     open_dental_mariadb: AsyncEngine,
 ) -> None:
     await check_pre_filled_medical_history(open_dental_mariadb)
+
+
+async def test_values_given_on_create_are_written_and_a_refused_one_leaves_no_hidden_sheet_on_myisam(
+    open_dental_mariadb: AsyncEngine,
+) -> None:
+    engine = open_dental_mariadb
+    medical, pat_num = await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2")
+    given = [
+        GivenValue(name="ICEName", value="Jane Smith", radio_button_value=None),
+        GivenValue(name="problem:Asthma", value=None, radio_button_value="Y"),
+    ]
+    sheet_num = await create_sheet(
+        engine, sheet_def_num=medical, pat_num=pat_num, internal_note="", practice=PRACTICE, values=given
+    )
+    async with engine.connect() as conn:
+        fields = sa.text("SELECT FieldName, RadioButtonValue, FieldValue FROM sheetfield WHERE SheetNum = :n")
+        values = {(r[0], r[1]): r[2] for r in await conn.execute(fields, {"n": sheet_num})}
+        before = (await conn.execute(sa.text("SELECT COUNT(*) FROM sheet"))).scalar_one()
+    assert (values[("ICEName", "")], values[("problem:Asthma", "Y")], values[("problem:Asthma", "N")]) == (
+        "Jane Smith",
+        "X",
+        "",
+    )
+    with pytest.raises(InvalidArgument, match="SheetFields 'Nope'"):
+        await create_sheet(
+            engine,
+            sheet_def_num=medical,
+            pat_num=pat_num,
+            internal_note="",
+            practice=PRACTICE,
+            values=[*given, GivenValue(name="Nope", value="x", radio_button_value=None)],
+        )
+    async with engine.connect() as conn:
+        # Hidden rows count too: MyISAM keeps what was written before a failure.
+        assert (await conn.execute(sa.text("SELECT COUNT(*) FROM sheet"))).scalar_one() == before
 
 
 async def test_a_refusal_that_is_not_an_outage_is_internal_and_logs_the_column_not_the_values(

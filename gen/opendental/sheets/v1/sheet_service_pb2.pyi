@@ -30,7 +30,7 @@ class ListSheetsRequest(_message.Message):
     offset: _builtins.int
     """Rows to skip (default 0)."""
     limit: _builtins.int
-    """Rows to return (default and maximum: the service's page limit, 100 unless configured)."""
+    """Rows to return (default and maximum: the service's page limit, 1000 unless configured)."""
     def __init__(
         self,
         *,
@@ -123,19 +123,28 @@ class CreateSheetRequest(_message.Message):
     SHEET_DEF_NUM_FIELD_NUMBER: _builtins.int
     PAT_NUM_FIELD_NUMBER: _builtins.int
     INTERNAL_NOTE_FIELD_NUMBER: _builtins.int
+    SHEET_FIELDS_FIELD_NUMBER: _builtins.int
     sheet_def_num: _builtins.int
     pat_num: _builtins.int
     internal_note: _builtins.str
+    @_builtins.property
+    def sheet_fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___SheetFieldValue]:
+        """Values for the new sheet's fields, set after Open Dental's filling in the
+        same transaction, by UpdateSheetField's rules. A name that matches no
+        field of the definition, or a field that takes no value, creates nothing.
+        """
+
     def __init__(
         self,
         *,
         sheet_def_num: _builtins.int | None = ...,
         pat_num: _builtins.int | None = ...,
         internal_note: _builtins.str | None = ...,
+        sheet_fields: _abc.Iterable[Global___SheetFieldValue] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num", "sheet_fields", b"sheet_fields"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__internal_note: _TypeAlias = _typing.Literal["internal_note"]  # noqa: Y015
     _WhichOneofArgType__internal_note: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note"]  # noqa: Y015
@@ -151,6 +160,52 @@ class CreateSheetRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sheet_def_num) -> _WhichOneofReturnType__sheet_def_num | None: ...
 
 Global___CreateSheetRequest: _TypeAlias = CreateSheetRequest  # noqa: Y015
+
+@_typing.final
+class SheetFieldValue(_message.Message):
+    """A value for the fields of a new sheet named FieldName (in a radio group:
+    the boxes sharing that FieldName, or that RadioButtonGroup).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_NAME_FIELD_NUMBER: _builtins.int
+    FIELD_VALUE_FIELD_NUMBER: _builtins.int
+    RADIO_BUTTON_VALUE_FIELD_NUMBER: _builtins.int
+    field_name: _builtins.str
+    field_value: _builtins.str
+    """OutputText and InputField: the text; CheckBox: "X" or blank. Defaults to
+    "X" when RadioButtonValue is given.
+    """
+    radio_button_value: _builtins.str
+    """Picks the box of a radio group whose RadioButtonValue this is; the
+    group's other boxes are cleared.
+    """
+    def __init__(
+        self,
+        *,
+        field_name: _builtins.str | None = ...,
+        field_value: _builtins.str | None = ...,
+        radio_button_value: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_field_name", b"_field_name", "_field_value", b"_field_value", "_radio_button_value", b"_radio_button_value", "field_name", b"field_name", "field_value", b"field_value", "radio_button_value", b"radio_button_value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_field_name", b"_field_name", "_field_value", b"_field_value", "_radio_button_value", b"_radio_button_value", "field_name", b"field_name", "field_value", b"field_value", "radio_button_value", b"radio_button_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__field_name: _TypeAlias = _typing.Literal["field_name"]  # noqa: Y015
+    _WhichOneofArgType__field_name: _TypeAlias = _typing.Literal["_field_name", b"_field_name"]  # noqa: Y015
+    _WhichOneofReturnType__field_value: _TypeAlias = _typing.Literal["field_value"]  # noqa: Y015
+    _WhichOneofArgType__field_value: _TypeAlias = _typing.Literal["_field_value", b"_field_value"]  # noqa: Y015
+    _WhichOneofReturnType__radio_button_value: _TypeAlias = _typing.Literal["radio_button_value"]  # noqa: Y015
+    _WhichOneofArgType__radio_button_value: _TypeAlias = _typing.Literal["_radio_button_value", b"_radio_button_value"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__field_name) -> _WhichOneofReturnType__field_name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__field_value) -> _WhichOneofReturnType__field_value | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__radio_button_value) -> _WhichOneofReturnType__radio_button_value | None: ...
+
+Global___SheetFieldValue: _TypeAlias = SheetFieldValue  # noqa: Y015
 
 @_typing.final
 class CreateSheetResponse(_message.Message):
