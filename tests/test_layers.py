@@ -97,3 +97,41 @@ def test_the_contract_imports_only_generated_code() -> None:
 
 def test_a_cycle_is_found_where_there_is_one() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) is not None
+
+
+def test_the_remote_gateway_loads_no_orm_renderer_or_sftp() -> None:
+    import subprocess
+    import sys
+
+    heavy = (
+        "sqlalchemy",
+        "sqlmodel",
+        "aiosqlite",
+        "asyncmy",
+        "asyncpg",
+        "asyncssh",
+        "reportlab",
+        "xhtml2pdf",
+        "PIL",
+    )
+    probe = (
+        "import sys, sheets.remote\n"
+        "from service.settings import Settings\n"
+        "Settings()\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('service.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded, ours = done.stdout.splitlines()
+
+    assert loaded == "[]"
+    assert set(ast.literal_eval(ours)) <= {
+        "service.auth",
+        "service.contract",
+        "service.culture",
+        "service.errors",
+        "service.settings",
+        "service.tls",
+    }
