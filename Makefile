@@ -68,7 +68,7 @@ bench: $(INSTALLED)
 bench-docs: $(INSTALLED)
 	$(PY) -m bench.report
 
-# The README's settings table, from service/settings.py.
+# The README's settings table, from service/config/settings.py.
 config-table: $(INSTALLED)
 	$(PY) tools/config_table.py
 

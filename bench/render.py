@@ -25,9 +25,11 @@ from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
 
 from bench import runner
 from bench.runner import Result
-from service import fonts, render, text
-from service.enums import SheetFieldType
-from service.sheetdef_xml import parse_sheetdef
+from service.admin import parse_sheetdef
+from service.render import fonts
+from service.render.draw import sheet as render
+from service.render.draw import text
+from service.vocab import SheetFieldType
 
 RENDERS = 15
 SHEETDEFS = Path(__file__).resolve().parents[2] / "shared" / "opendental" / "sheetdefs"

@@ -25,11 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models
-from service.demo import seed_demo
-from service.settings import Settings
-from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
-from service.sheets import Practice, create_sheet
+from service.admin import insert_sheetdef, parse_sheetdef, seed_demo
+from service.config import Settings
+from service.filling import Practice, create_sheet
+from service.storage import db, models
 from sheets.stack import running_service
 
 MEDICAL_HISTORY = (

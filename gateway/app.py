@@ -23,8 +23,7 @@ from gateway.invokers import Invoker
 from gateway.observe import observe_requests
 from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service
-from service.contract import SERVICE
-from service.errors import SheetsError
+from service.contract import SERVICE, SheetsError
 from telemetry.metrics import CONTENT_TYPE, Metrics
 from telemetry.request_context import note_keys, note_message
 

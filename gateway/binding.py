@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 from gateway.decoder import assign, fill, from_text, ignore, inputs, query_inputs
 from gateway.encoder import DateTexts, response_encoder
 from gateway.routes import Route
-from service.errors import InvalidArgument
+from service.contract import InvalidArgument
 
 
 def response_to_od(route: Route, response: Message, dates: DateTexts | None = None) -> Any:

@@ -20,8 +20,7 @@ from google.type import date_pb2, datetime_pb2
 from gateway.dotnet_dates import EN_US, DateCulture, FormatError, formatter
 from gateway.encoder import DATE_MESSAGE, DATETIME_MESSAGE, DateTexts, date_text, datetime_text
 from gateway.routes import Route
-from service.contract import message_type
-from service.errors import InvalidArgument
+from service.contract import InvalidArgument, message_type
 
 DATE_FORMAT = "DateFormatString"
 DATETIME_FORMAT = "DateTimeFormatString"

@@ -34,8 +34,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 
 from gateway.encoder import DATE_MESSAGE, DATETIME_MESSAGE, FLOAT_TYPES
-from service.contract import enum_type, message_type, od_enum_values
-from service.errors import InvalidArgument
+from service.contract import InvalidArgument, enum_type, message_type, od_enum_values
 
 _FD = FieldDescriptor
 _INT_RANGES: dict[int, tuple[int, int]] = {

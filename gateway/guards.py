@@ -14,7 +14,7 @@ from aiohttp.typedefs import Middleware
 from google.protobuf.descriptor import FieldDescriptor
 
 from gateway.routes import Route
-from service.errors import DeadlineExceeded
+from service.contract import DeadlineExceeded
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 protocol_log = logging.getLogger("gateway.http")

@@ -12,13 +12,19 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.routes import Route
-from service.contract import WRITE_METHODS, is_header_text
-from service.errors import ResourceExhausted, SheetsError, Unauthenticated, from_grpc_code
+from service.contract import (
+    WRITE_METHODS,
+    ResourceExhausted,
+    SheetsError,
+    Unauthenticated,
+    from_grpc_code,
+    is_header_text,
+)
 from telemetry.request_context import REQUEST_ID_HEADER, current_request_id
 
 
 class ServiceApi(Protocol):
-    """The service API as the gateway calls it in process (`service.api.SheetsApi`)."""
+    """The service API as the gateway calls it in process (`service.api.methods.SheetsApi`)."""
 
     def authenticate(self, method_name: str, authorization: str | None) -> None: ...
 
@@ -26,7 +32,7 @@ class ServiceApi(Protocol):
 
 
 class KeyCheck(Protocol):
-    """An Authorization check (`service.auth.Authenticator`)."""
+    """An Authorization check (`service.contract.auth.Authenticator`)."""
 
     def check(self, authorization: str | None, *, write: bool) -> None: ...
 
@@ -35,7 +41,7 @@ class Invoker(Protocol):
     """Calls one RPC with its request and the caller's Authorization value."""
 
     def authenticate(self, route: Route, authorization: str | None) -> None:
-        """Refuse a caller before its request is even parsed (raises `service.errors`)."""
+        """Refuse a caller before its request is even parsed (raises `service.contract.errors`)."""
 
     async def __call__(self, route: Route, request: Message, authorization: str | None) -> Message: ...
 

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from service.errors import SheetsError
-from service.settings import Settings
-from service.tls import ClientTls, TlsConfigError
+from service.config import ClientTls, Settings, TlsConfigError
+from service.contract import SheetsError
 from telemetry.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
 
 
 async def _init_db(args: argparse.Namespace) -> None:
-    from service import db
+    from service.storage import db
 
     engine = db.create_engine(_settings(args).database_url)
     try:
@@ -62,8 +61,8 @@ async def _init_db(args: argparse.Namespace) -> None:
 async def _import_sheetdef(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from service import db
-    from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+    from service.admin import SheetDefFileError, insert_sheetdef, parse_sheetdef
+    from service.storage import db
 
     # A bar on a terminal; elsewhere (a script, a log) only the result lines.
     quiet = not sys.stderr.isatty() or len(args.files) < 2
@@ -91,8 +90,8 @@ async def _import_sheetdef(args: argparse.Namespace) -> None:
 
 
 async def _seed_demo(args: argparse.Namespace) -> None:
-    from service import db
-    from service.demo import seed_demo
+    from service.admin import seed_demo
+    from service.storage import db
 
     engine = db.create_engine(_settings(args).database_url)
     try:
@@ -144,7 +143,7 @@ def _banner(settings: Settings, grpc_port: int, http_port: int | None) -> str:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from service import db
+    from service.storage import db
     from sheets.stack import running_service
 
     settings = _settings(
@@ -217,8 +216,9 @@ async def _gateway(args: argparse.Namespace) -> None:
 
 
 async def _config(args: argparse.Namespace) -> None:
-    from service import config_report, db, fonts
-    from service.db_errors import database_error_fields
+    from service.render import fonts
+    from service.storage import database_error_fields, db
+    from sheets import config_report
 
     settings = _settings(args)
     given = [name for name in ("database_url", "data_dir") if getattr(args, name)]
@@ -249,9 +249,10 @@ async def _config(args: argparse.Namespace) -> None:
 
 
 async def _render(args: argparse.Namespace) -> None:
-    from service import db
-    from service.render import RenderConfig, render_sheet_pdf
-    from service.store import SheetStore
+    from service.api import SheetStore
+    from service.render import RenderConfig
+    from service.render.draw import render_sheet_pdf
+    from service.storage import db
 
     settings = _settings(args)
     engine = db.create_engine(settings.database_url)

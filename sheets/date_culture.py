@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.dotnet_dates import DateCulture
-from service.culture import culture
+from service.vocab import culture
 
 
 def date_culture(name: str) -> DateCulture:

@@ -13,9 +13,8 @@ from functools import partial
 
 from gateway.app import Gateway, create_app, serving
 from gateway.invokers import remote
-from service.auth import Authenticator
-from service.settings import Settings
-from service.tls import ClientTls
+from service.config import ClientTls, Settings
+from service.contract import Authenticator
 from sheets.date_culture import date_culture
 from telemetry.metrics import Metrics
 

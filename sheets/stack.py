@@ -17,17 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import Gateway, create_app, serving
 from gateway.invokers import in_process
-from service import db
-from service.api import SheetsApi
-from service.auth import Authenticator
-from service.grpc_observe import ObservingInterceptor
-from service.readiness import ReadinessProbe
-from service.render_config import RenderConfig
-from service.render_pool import PdfRenderer
-from service.server import SHEET_SERVICE, GrpcServer, start_grpc_server
-from service.servicer import SheetServicer
-from service.settings import Settings
-from service.store import SheetStore
+from service.api import SheetsApi, SheetStore
+from service.config import Settings
+from service.contract import Authenticator
+from service.render import PdfRenderer, RenderConfig
+from service.rpc import (
+    SHEET_SERVICE,
+    GrpcServer,
+    ObservingInterceptor,
+    ReadinessProbe,
+    SheetServicer,
+    start_grpc_server,
+)
+from service.storage import db
 from sheets.date_culture import date_culture
 from telemetry.metrics import Metrics
 

@@ -53,7 +53,7 @@ class _PoolCollector(Collector):
 
 
 class RenderCounts(Protocol):
-    """What renders could not print, summed over the workers (`service.render.RenderCounts`)."""
+    """What renders could not print, summed over the workers (`service.render.draw.sheet.RenderCounts`)."""
 
     replaced_characters: int
     missing_images: int
@@ -76,7 +76,7 @@ class _RenderCountsCollector(Collector):
 
 
 class CapacityFaults(Protocol):
-    """The database's capacity faults (`service.db_errors.CapacityWatch`)."""
+    """The database's capacity faults (`service.storage.errors.CapacityWatch`)."""
 
     @property
     def held(self) -> frozenset[str]: ...

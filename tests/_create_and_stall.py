@@ -11,9 +11,9 @@ import sys
 import time
 from typing import Any
 
-from service import db, sessions
-from service.settings import Settings
-from service.sheets import Practice, create_sheet
+from service.config.settings import Settings
+from service.filling.create import Practice, create_sheet
+from service.storage import db, sessions
 
 MARKER = "about to insert the fields"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from service.render import render_sheet_pdf
+from service.render.draw.sheet import render_sheet_pdf
 from tests._render_pdf import GOLDEN, page_count, rasterize, sheet_from_def
 from tests._requires import SHEETDEF_FILES
 

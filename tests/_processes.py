@@ -64,7 +64,7 @@ def command_line(pid: int) -> str:
 async def kill(process: asyncio.subprocess.Process) -> None:
     """SIGKILL a `sheets` process and whatever else is left in its process group.
 
-    Its render workers end by themselves once it is gone (`service.render_pool.exit_with`);
+    Its render workers end by themselves once it is gone (`service.render.pool.exit_with`);
     the group is killed as well so that a worker that did not cannot hold the stdout pipe
     open, and with it `wait()`, which returns only once that pipe is closed.
     """

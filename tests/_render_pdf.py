@@ -12,11 +12,11 @@ import pdfplumber
 import pypdfium2 as pdfium
 from pypdf import PdfReader
 
-from service.enums import SheetFieldType
-from service.fonts import FontSet, find_fonts
-from service.models import NO_DATETIME
-from service.sheetdef_xml import parse_sheetdef
-from service.sheets import FIELD_COPIED, SHEET_COPIED
+from service.admin.sheetdef_xml import parse_sheetdef
+from service.filling.create import FIELD_COPIED, SHEET_COPIED
+from service.render.fonts import FontSet, find_fonts
+from service.storage.models import NO_DATETIME
+from service.vocab.enums import SheetFieldType
 from tests._requires import unavailable
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

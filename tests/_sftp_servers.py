@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.sftp import asyncssh
+from service.sftp.upload import asyncssh
 
 if TYPE_CHECKING:
     from asyncssh.misc import MaybeAwait

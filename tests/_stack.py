@@ -14,11 +14,11 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db
-from service.demo import SeedResult, seed_demo
-from service.render_pool import PdfRenderer
-from service.server import GrpcServer
-from service.settings import Settings
+from service.admin.demo import SeedResult, seed_demo
+from service.config.settings import Settings
+from service.render.pool import PdfRenderer
+from service.rpc.server import GrpcServer
+from service.storage import db
 from sheets.remote import remote_gateway
 from sheets.stack import running_service
 from telemetry.metrics import Metrics

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from service import db
-from service.render_pool import PdfRenderer
+from service.render.pool import PdfRenderer
+from service.storage import db
 from tests._requires import OPEN_DENTAL, SHEETDEF_FILES, require_open_dental_files, unavailable
 from tests._sftp_servers import Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
 from tests._stack import Rest, Stack, running_stack

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service import db
-from service.api import SheetsApi
-from service.auth import Authenticator
-from service.contract import SERVICE
-from service.errors import Internal, Unavailable
-from service.render_pool import PdfRenderer
-from service.settings import Settings
-from service.store import SheetStore
+from service.api.methods import SheetsApi
+from service.api.store import SheetStore
+from service.config.settings import Settings
+from service.contract.auth import Authenticator
+from service.contract.descriptors import SERVICE
+from service.contract.errors import Internal, Unavailable
+from service.render.pool import PdfRenderer
+from service.storage import db
 from tests._stack import ALL_KEY, Stack
 
 

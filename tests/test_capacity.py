@@ -28,11 +28,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service import db, models
-from service.enums import SheetFieldType, SheetType
-from service.models import SheetDef, SheetFieldDef
-from service.render_pool import PdfRenderer
-from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.admin.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.render.pool import PdfRenderer
+from service.storage import db, models
+from service.storage.models import SheetDef, SheetFieldDef
+from service.vocab.enums import SheetFieldType, SheetType
 from tests._db_servers import MariaDbServer, PostgresServer
 from tests._logs import LogLines, captured_logs
 from tests._requires import SHEETDEFS, unavailable

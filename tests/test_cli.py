@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service import db, models
+from service.storage import db, models
 from sheets.cli import main
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.config_report import settings_table
-from service.config_report import with_settings_table as with_table
-from service.settings import Settings
+from service.config.settings import Settings
+from sheets.config_report import settings_table
+from sheets.config_report import with_settings_table as with_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models
-from service.demo import seed_demo
-from service.settings import Settings
-from service.sheets import Practice, create_sheet
+from service.admin.demo import seed_demo
+from service.config.settings import Settings
+from service.filling.create import Practice, create_sheet
+from service.storage import db, models
 from tests._create_and_stall import MARKER
 from tests.conftest import scratch_database
 

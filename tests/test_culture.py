@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from service.culture import EN_US, culture
-from service.enums import SheetFieldType, SheetType
-from service.settings import Settings
+from service.config.settings import Settings
+from service.vocab.cultures import EN_US, culture
+from service.vocab.enums import SheetFieldType, SheetType
 from tests.test_fill import NOW, SMITH, filler
 
 MORNING = datetime(2026, 3, 4, 9, 7, 5)

@@ -13,8 +13,8 @@ import pytest
 from opendental.sheets.v1 import options_pb2, resources_pb2
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service import enums
-from service.render_pool import PdfRenderer
+from service.render.pool import PdfRenderer
+from service.vocab import enums
 from tests._stack import ALL_KEY, Rest, running_stack
 
 

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from service import reads
-from service.db_errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
-from service.errors import DatabaseFull, Internal, Unavailable
+from service.contract.errors import DatabaseFull, Internal, Unavailable
+from service.storage import reads
+from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from tests._logs import captured_logs
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from service.demo import builtin_sheetdefs, demo_patients
-from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType
+from service.admin.demo import builtin_sheetdefs, demo_patients
+from service.vocab.enums import CREATABLE_SHEET_TYPES, SheetFieldType
 
 
 def test_builtin_definitions_cover_every_creatable_type() -> None:

@@ -9,8 +9,8 @@ from gateway.invokers import remote
 from gateway.openapi import build_openapi
 from gateway.routes import routes_from_service
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service import errors
-from service.contract import DATABASE_WRITE_METHODS, SERVICE
+from service.contract import errors
+from service.contract.descriptors import DATABASE_WRITE_METHODS, SERVICE
 from tests._stack import ALL_KEY, Stack
 
 # SPEC §2's table.

@@ -16,8 +16,8 @@ import pytest
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.errors import HTTP_STATUS_BY_GRPC_CODE
-from service.render_pool import PdfRenderer
+from service.contract.errors import HTTP_STATUS_BY_GRPC_CODE
+from service.render.pool import PdfRenderer
 from tests._requires import open_dental_files
 from tests._sftp_servers import PASSWORD, USERNAME, Peer, contents, free_port, write_file
 from tests._stack import ALL_KEY, Rest, Stack, running_stack
@@ -171,8 +171,8 @@ async def test_strict_host_keys_refuse_an_unknown_server(
 async def test_list_sheets_keeps_answering_while_249_field_exports_run(tmp_path: Path) -> None:
     """Each export's render holds a CPU for LONG_RENDER_SECONDS; were rendering on the
     event loop, a ListSheets call would wait that long behind it."""
-    from service import db
-    from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+    from service.admin.sheetdef_xml import insert_sheetdef, parse_sheetdef
+    from service.storage import db
     from tests._render_workers import LONG_RENDER_SECONDS, long_render
     from tests._sftp_servers import asyncssh_peer
     from tests.conftest import SHEETDEF_FILES

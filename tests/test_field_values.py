@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import models
-from service.demo import seed_demo
-from service.enums import SheetFieldType
-from service.errors import InvalidArgument
-from service.field_values import FieldPlaces, GivenValue, apply_values
-from service.sheetdef_xml import parse_sheetdef
-from service.sheets import create_sheet
+from service.admin.demo import seed_demo
+from service.admin.sheetdef_xml import parse_sheetdef
+from service.contract.errors import InvalidArgument
+from service.filling.create import create_sheet
+from service.filling.field_values import FieldPlaces, GivenValue, apply_values
+from service.storage import models
+from service.vocab.enums import SheetFieldType
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES, count
 from tests.test_fill import NOW, PRACTICE

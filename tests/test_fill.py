@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from service import db, models
-from service.culture import EN_US, Culture
-from service.enums import SheetFieldType, SheetType
-from service.fill import Filler, Practice
-from service.fill_data import FillData
-from service.settings import Settings
+from service.config.settings import Settings
+from service.filling.data import FillData
+from service.filling.filler import Filler, Practice
+from service.storage import db, models
+from service.vocab.cultures import EN_US, Culture
+from service.vocab.enums import SheetFieldType, SheetType
 
 NOW = datetime(2026, 11, 29, 15, 24, 5)
 PRACTICE = Practice(

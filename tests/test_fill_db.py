@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, fill_tables, models, sessions
-from service.demo import seed_demo
-from service.enums import SheetFieldType, SheetType
-from service.fill_data import FillReader
-from service.models import SheetDef, SheetFieldDef
-from service.tokens import TOKEN_NAMES
+from service.admin.demo import seed_demo
+from service.filling.data import FillReader
+from service.filling.tokens import TOKEN_NAMES
+from service.storage import db, fill_tables, models, sessions
+from service.storage.models import SheetDef, SheetFieldDef
+from service.vocab.enums import SheetFieldType, SheetType
 from tests.test_sheets import _add_def, _create, _def_num, _fields, _pat_num, _statements
 
 

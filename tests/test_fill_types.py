@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.enums import SheetFieldType, SheetType
-from service.fill import Practice
-from service.fill_data import Condition, Coverage, FillData, Note, Provider, Referral
+from service.filling.data import Condition, Coverage, FillData, Note, Provider, Referral
+from service.filling.filler import Practice
+from service.vocab.enums import SheetFieldType, SheetType
 from tests.test_fill import PRACTICE, SMITH, filler, patient
 
 MED = SheetType.MedicalHistory

@@ -15,10 +15,11 @@ import pytest
 from pypdf import PdfReader
 from xhtml2pdf.config.resources import ResourceAccessError
 
-from service import fonts, render
-from service.enums import SheetFieldType
-from service.render import RenderConfig, render_sheet, render_sheet_pdf
-from service.render_pool import PdfRenderer
+from service.render import fonts
+from service.render.draw import sheet as render
+from service.render.draw.sheet import RenderConfig, render_sheet, render_sheet_pdf
+from service.render.pool import PdfRenderer
+from service.vocab.enums import SheetFieldType
 from tests._render_pdf import field, letter, need_fonts, page_texts, rasterize, read_pages
 
 BASE14 = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from service.render_pool import PdfRenderer
+from service.render.pool import PdfRenderer
 from tests._fuzz_hooks import valid_requests_refused_only_by_business_rules
 from tests._stack import ALL_KEY, running_stack
 

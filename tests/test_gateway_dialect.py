@@ -22,7 +22,7 @@ from gateway.encoder import to_od
 from gateway.routes import Route, routes_from_service
 from opendental.sheets.v1 import options_pb2, resources_pb2, sheet_service_pb2
 from opendental.sheets.v1.resources_pb2 import SheetFieldType, SheetType
-from service.errors import InvalidArgument
+from service.contract.errors import InvalidArgument
 from tests._open_dental import OPEN_DENTAL_SHEETS_EXAMPLE
 from tests._protos import add_with_dependencies
 

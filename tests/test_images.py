@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from service.enums import SheetFieldType
-from service.render import RenderConfig, render_sheet
-from service.render_pool import PdfRenderer
-from service.settings import Settings
+from service.config.settings import Settings
+from service.render.draw.sheet import RenderConfig, render_sheet
+from service.render.pool import PdfRenderer
+from service.vocab.enums import SheetFieldType
 from tests._render_pdf import PT, field, letter, page_count, rasterize
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)

@@ -4,11 +4,29 @@
 from __future__ import annotations
 
 import ast
+import sys
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("sheets", "service", "gateway", "telemetry")
+# The subsystems of `service/` and which others each may import (telemetry, the bottom package,
+# is open to all). Read top to bottom, the list is an order: nothing imports what comes after it.
+ALLOWED: dict[str, set[str]] = {
+    "contract": set(),
+    "vocab": set(),
+    "config": {"contract", "vocab"},
+    "storage": {"contract"},
+    "filling": {"contract", "vocab", "config", "storage"},
+    "render": {"vocab", "config"},
+    "sftp": {"contract"},
+    "admin": {"vocab", "storage"},
+    "api": {"contract", "vocab", "config", "storage", "filling", "render", "sftp"},
+    "rpc": {"contract", "api", "storage"},
+}
+# Modules imported by path from outside their subsystem: the fonts (the command finds them) and
+# the drawing code (the render workers and `sheets render` load it, lazily).
+PUBLIC_MODULES = {"service.render.fonts", "service.render.draw"}
 # What the generated code is: the contract module may import nothing else of ours.
 GENERATED = ("opendental", "google")
 
@@ -21,13 +39,22 @@ def _modules() -> dict[str, Path]:
     }
 
 
+def _is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            submodules = {
+                f"{node.module}.{a.name}" for a in node.names if _is_module(f"{node.module}.{a.name}")
+            }
+            # `from package import submodule` runs the package's __init__ first, but does not need it.
+            found |= submodules or {node.module}
             found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found
 
@@ -35,6 +62,26 @@ def _imports(path: Path) -> set[str]:
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     return {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+
+
+def _subsystem(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "service" and len(parts) > 1 and parts[1] in ALLOWED else None
+
+
+def _surface(subsystem: str) -> set[str]:
+    """The names in a subsystem's `__all__`."""
+    tree = ast.parse((ROOT / "service" / subsystem / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return {ast.literal_eval(e) for e in node.value.elts}  # type: ignore[attr-defined]
+    return set()
+
+
+def _within(subsystem: str) -> set[str]:
+    return {m for m in _modules() if _subsystem(m) == subsystem}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -72,12 +119,13 @@ def test_service_never_imports_gateway_or_the_command() -> None:
             assert not {m for m in _imports(path) if m.split(".")[0] in ("gateway", "sheets")}, module
 
 
-def test_the_gateway_imports_only_the_contract_and_the_error_tree_of_the_service() -> None:
-    allowed = ("service.contract", "service.errors")
+def test_the_gateway_imports_only_the_contract_of_the_service() -> None:
     for module, path in _modules().items():
         if module.startswith("gateway"):
             used = {m for m in _imports(path) if m.split(".")[0] == "service"}
-            assert all(m in allowed or m.startswith(tuple(f"{a}." for a in allowed)) for m in used), module
+            assert used <= {"service.contract"} | {
+                f"service.contract.{name}" for name in _surface("contract")
+            }, module
 
 
 def test_telemetry_imports_nothing_of_ours_but_generated_code() -> None:
@@ -87,12 +135,14 @@ def test_telemetry_imports_nothing_of_ours_but_generated_code() -> None:
             assert ours == set(), module
 
 
-def test_the_contract_imports_only_generated_code() -> None:
-    imported = _imports(_modules()["service.contract"])
-
-    ours = {m for m in imported if m.split(".")[0] in (*PACKAGES, "tests")}
-    assert ours == set()
-    assert {m.split(".")[0] for m in imported} - {"__future__", "dataclasses", "functools"} <= set(GENERATED)
+def test_the_contract_imports_only_generated_code_and_the_stdlib() -> None:
+    for module, path in _modules().items():
+        if module.startswith("service.contract"):
+            imported = {m.split(".")[0] for m in _imports(path)}
+            theirs = imported - {*PACKAGES, "tests"}
+            assert imported & {*PACKAGES, "tests"} <= {"service"}, module
+            assert {_subsystem(m) for m in _imports(path) if m.startswith("service.")} <= {"contract"}, module
+            assert theirs - set(sys.stdlib_module_names) <= set(GENERATED), module
 
 
 def test_a_cycle_is_found_where_there_is_one() -> None:
@@ -116,7 +166,7 @@ def test_the_remote_gateway_loads_no_orm_renderer_or_sftp() -> None:
     )
     probe = (
         "import sys, sheets.remote\n"
-        "from service.settings import Settings\n"
+        "from service.config.settings import Settings\n"
         "Settings()\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))\n"
         "print(sorted(m for m in sys.modules if m.startswith('service.')))"
@@ -127,11 +177,55 @@ def test_the_remote_gateway_loads_no_orm_renderer_or_sftp() -> None:
     loaded, ours = done.stdout.splitlines()
 
     assert loaded == "[]"
-    assert set(ast.literal_eval(ours)) <= {
-        "service.auth",
-        "service.contract",
-        "service.culture",
-        "service.errors",
-        "service.settings",
-        "service.tls",
-    }
+    assert {_subsystem(m) for m in ast.literal_eval(ours)} == {"contract", "config", "vocab"}
+
+
+def test_service_is_made_of_the_subsystems_and_its_init_is_empty() -> None:
+    assert (ROOT / "service" / "__init__.py").read_text() == ""
+    assert {p.name for p in (ROOT / "service").iterdir() if p.suffix == ".py"} == {"__init__.py"}
+    assert {p.name for p in (ROOT / "service").iterdir() if (p / "__init__.py").exists()} == set(ALLOWED)
+
+
+def test_subsystems_import_only_the_subsystems_they_may() -> None:
+    found: dict[str, set[str]] = {subsystem: set() for subsystem in ALLOWED}
+    for module, path in _modules().items():
+        if (mine := _subsystem(module)) is not None:
+            for imported in _imports(path):
+                theirs = _subsystem(imported)
+                if theirs is not None and theirs != mine:
+                    found[mine].add(theirs)
+                    assert theirs in ALLOWED[mine], f"{module} imports {imported}"
+
+    assert _cycle(found) is None
+    assert _cycle(ALLOWED) is None
+
+
+def test_outside_a_subsystem_only_its_surface_is_imported() -> None:
+    for module, path in _modules().items():
+        mine = _subsystem(module)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                theirs = _subsystem(name)
+                if theirs is None or theirs == mine or name.startswith(tuple(PUBLIC_MODULES)):
+                    continue
+                assert name == f"service.{theirs}", f"{module} imports {name}: import service.{theirs}"
+                if isinstance(node, ast.ImportFrom):
+                    missing = {
+                        a.name for a in node.names if f"{name}.{a.name}" not in PUBLIC_MODULES
+                    } - _surface(theirs)
+                    assert not missing, f"{module} imports {missing} that service.{theirs} does not export"
+
+
+def test_every_surface_name_is_defined() -> None:
+    import importlib
+
+    for subsystem in ALLOWED:
+        package = importlib.import_module(f"service.{subsystem}")
+        assert _surface(subsystem), subsystem
+        assert all(hasattr(package, name) for name in _surface(subsystem)), subsystem

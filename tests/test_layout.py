@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.enums import GrowthBehavior
-from service.layout import Item, Kind, break_pages, grow, page_count, place
+from service.render.draw.layout import Item, Kind, break_pages, grow, page_count, place
+from service.vocab.enums import GrowthBehavior
 
 H = 1100  # a US-letter page, in pixels
 

@@ -17,9 +17,9 @@ import pytest
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.errors import ResourceExhausted
-from service.limits import RateLimiter, WorkLimiter, customer_key
-from service.render_pool import PdfRenderer
+from service.api.limits import RateLimiter, WorkLimiter, customer_key
+from service.contract.errors import ResourceExhausted
+from service.render.pool import PdfRenderer
 from sheets.cli import main
 from tests._sftp_servers import SilentServer
 from tests._stack import ALL_KEY, READ_KEY, Rest, Stack, running_stack

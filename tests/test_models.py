@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, fill_tables, models
-from service.db import TABLES
-from service.demo import builtin_sheetdefs, seed_demo
-from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.admin.demo import builtin_sheetdefs, seed_demo
+from service.admin.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.storage import db, fill_tables, models
+from service.storage.db import TABLES
 from tests._requires import open_dental_files
 from tests.conftest import SHARED, SHEETDEF_FILES, count
 

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.server import SHEET_SERVICE
+from service.rpc.server import SHEET_SERVICE
 from tests._logs import LogLines, captured_logs
 from tests._sftp_servers import free_port
 from tests._stack import ALL_KEY, Rest, Stack

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from service import db, models
-from service.enums import SheetType
+from service.storage import db, models
+from service.vocab.enums import SheetType
 from tests._stack import ALL_KEY, Rest, Stack
 
 # What Open Dental's own client code sends with every call.

@@ -19,7 +19,7 @@ import pytest
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.render_pool import PdfRenderer
+from service.render.pool import PdfRenderer
 from tests._db_servers import MariaDbServer, PostgresServer, throwaway_server
 from tests._stack import ALL_KEY, Stack, running_stack
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from service.enums import GrowthBehavior, SheetFieldType, SheetType
-from service.render import render_sheet_pdf
-from service.render_pool import PdfRenderer
+from service.render.draw.sheet import render_sheet_pdf
+from service.render.pool import PdfRenderer
+from service.vocab.enums import GrowthBehavior, SheetFieldType, SheetType
 from tests._render_pdf import PT, field, letter, page_count, rasterize, read_pages
 
 SLACK = 2.0  # points

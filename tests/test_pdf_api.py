@@ -12,9 +12,9 @@ from pypdf import PdfReader
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service import db
-from service.settings import Settings
-from service.sheets import Practice, create_sheet
+from service.config.settings import Settings
+from service.filling.create import Practice, create_sheet
+from service.storage import db
 from sheets.cli import main
 from tests._stack import ALL_KEY, Rest, Stack
 

@@ -11,9 +11,10 @@ from typing import Any
 import pdfplumber
 import pytest
 
-from service import render, text
-from service.enums import GrowthBehavior, SheetFieldType, TextAlign
-from service.render import RenderConfig, render_sheet_pdf
+from service.render.draw import sheet as render
+from service.render.draw import text
+from service.render.draw.sheet import RenderConfig, render_sheet_pdf
+from service.vocab.enums import GrowthBehavior, SheetFieldType, TextAlign
 from tests._render_pdf import SIGNED, field, letter, need_fonts, sheet_from_def
 from tests._requires import open_dental_files, sheetdef_params
 

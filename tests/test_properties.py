@@ -22,13 +22,13 @@ from gateway.decoder import parse_json_body
 from gateway.encoder import to_od
 from gateway.routes import Route, routes_from_service
 from opendental.sheets.v1 import options_pb2
-from service import db, models
-from service.contract import SERVICE
-from service.enums import SheetFieldType, SheetType
-from service.errors import InvalidArgument
-from service.fill import Filler, Practice
-from service.sftp import DEFAULT_PORT, parse_sftp_address
-from service.sheetdef_xml import SheetDefFileError, parse_sheetdef
+from service.admin.sheetdef_xml import SheetDefFileError, parse_sheetdef
+from service.contract.descriptors import SERVICE
+from service.contract.errors import InvalidArgument
+from service.filling.filler import Filler, Practice
+from service.sftp.upload import DEFAULT_PORT, parse_sftp_address
+from service.storage import db, models
+from service.vocab.enums import SheetFieldType, SheetType
 from sheets.cli import main
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)

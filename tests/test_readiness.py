@@ -14,8 +14,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.render_pool import PdfRenderer
-from service.server import SHEET_SERVICE
+from service.render.pool import PdfRenderer
+from service.rpc.server import SHEET_SERVICE
 from tests._db_servers import throwaway_server
 from tests._logs import captured_logs
 from tests._stack import ALL_KEY, Rest, running_stack

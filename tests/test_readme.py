@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from service import models
+from service.storage import models
 from tests._requires import unavailable
 from tests._sftp_servers import PASSWORD, USERNAME, asyncssh_peer, contents
 from tests._stack import Stack

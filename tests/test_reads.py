@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models
-from service.reads import PreparedRead, SqliteReaders, datetime_parts
+from service.storage import db, models
+from service.storage.reads import PreparedRead, SqliteReaders, datetime_parts
 
 
 @pytest.mark.parametrize(

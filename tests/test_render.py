@@ -23,11 +23,12 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import PERMISSIVE_POLICY
 from xhtml2pdf.document import pisaStory
 
-from service import render, text
-from service.enums import SheetFieldType, TextAlign
-from service.render import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
-from service.render_pool import PdfRenderer, wait_until_gone
-from service.settings import Settings
+from service.config.settings import Settings
+from service.render.draw import sheet as render
+from service.render.draw import text
+from service.render.draw.sheet import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.render.pool import PdfRenderer, wait_until_gone
+from service.vocab.enums import SheetFieldType, TextAlign
 from tests import _render_workers
 from tests._render_pdf import (
     PT,

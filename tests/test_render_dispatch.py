@@ -14,14 +14,14 @@ from google.api import httpbody_pb2
 from pypdf import PdfReader
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service import db
-from service.api import SheetsApi
-from service.auth import Authenticator
-from service.errors import NotFound, Unavailable
-from service.render_pool import PdfRenderer
-from service.settings import Settings
-from service.sheets import Practice, create_sheet
-from service.store import SheetStore, SourceUnavailable, WorkerReader
+from service.api.methods import SheetsApi
+from service.api.store import SheetStore, SourceUnavailable, WorkerReader
+from service.config.settings import Settings
+from service.contract.auth import Authenticator
+from service.contract.errors import NotFound, Unavailable
+from service.filling.create import Practice, create_sheet
+from service.render.pool import PdfRenderer
+from service.storage import db
 from tests._stack import Stack
 
 
@@ -134,8 +134,9 @@ def test_the_serving_process_never_loads_the_drawing_code() -> None:
     import sys
 
     probe = (
-        "import sys, sheets.stack, service.api, service.render_pool\n"
-        "print(sorted(m for m in ('service.render', 'xhtml2pdf', 'reportlab.pdfgen') if m in sys.modules))"
+        "import sys, sheets.stack, service.api, service.render, service.rpc\n"
+        "drawing = ('service.render.draw', 'xhtml2pdf', 'reportlab.pdfgen')\n"
+        "print(sorted(m for m in drawing if m in sys.modules))"
     )
     argv = [sys.executable, "-c", probe]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)

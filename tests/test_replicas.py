@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service import db, models
-from service.demo import seed_demo
-from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.admin.demo import seed_demo
+from service.admin.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.storage import db, models
 from tests._nginx import nginx_balancer
 from tests._processes import kill, log_path, sheets
 from tests._requires import SHEETDEF_FILES, require_open_dental_files, unavailable

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from openapi_spec_validator import validate
 
-from service import db, models
-from service.contract import SERVICE, http_rule
-from service.models import Sheet
+from service.contract.descriptors import SERVICE, http_rule
+from service.storage import db, models
+from service.storage.models import Sheet
 from tests._open_dental import OPEN_DENTAL_SHEETS_EXAMPLE
 from tests._stack import ALL_KEY, READ_KEY, Rest, Stack
 
@@ -478,7 +478,7 @@ async def test_api_keys_never_reach_the_logs(rest: Rest, caplog: pytest.LogCaptu
 
 
 async def test_remote_gateway_with_its_target_down_is_503_with_an_explanation() -> None:
-    from service.settings import Settings
+    from service.config.settings import Settings
     from sheets.remote import remote_gateway
     from tests._sftp_servers import free_port
 

@@ -18,13 +18,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, fill_tables, models
-from service.db_errors import is_outage, translate
-from service.demo import seed_demo
-from service.errors import Internal, InvalidArgument, Unavailable
-from service.field_values import GivenValue
-from service.render_pool import PdfRenderer
-from service.sheets import create_sheet
+from service.admin.demo import seed_demo
+from service.contract.errors import Internal, InvalidArgument, Unavailable
+from service.filling.create import create_sheet
+from service.filling.field_values import GivenValue
+from service.render.pool import PdfRenderer
+from service.storage import db, fill_tables, models
+from service.storage.errors import is_outage, translate
 from tests._stack import Rest, running_stack
 from tests.conftest import scratch_database
 from tests.test_fill import PRACTICE

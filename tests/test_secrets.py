@@ -19,8 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.render_pool import PdfRenderer
-from service.settings import Settings
+from service.config.settings import Settings
+from service.render.pool import PdfRenderer
 from sheets.stack import running_service
 from tests._certs import Certs, make_certs
 from tests._sftp_servers import PASSWORD, USERNAME, SilentServer, asyncssh_peer
@@ -128,7 +128,7 @@ async def _tls_handshakes(certs: Certs, tmp_path: Path, renderer: PdfRenderer) -
         tls_key_file=certs.server_key,
         tls_client_ca_file=certs.ca,
     )
-    from service import db
+    from service.storage import db
 
     async def prepare(engine: Any) -> None:
         await db.init_db(engine)

@@ -9,9 +9,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 
-from service.render_pool import PdfRenderer
-from service.server import GrpcServer
-from service.settings import Settings
+from service.config.settings import Settings
+from service.render.pool import PdfRenderer
+from service.rpc.server import GrpcServer
 from sheets.stack import running_service
 
 

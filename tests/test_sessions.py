@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service import db
-from service.sessions import Session, SqliteSession, run_transaction
+from service.storage import db
+from service.storage.sessions import Session, SqliteSession, run_transaction
 
 
 async def test_a_transaction_whose_caller_is_cancelled_before_the_commit_writes_nothing(

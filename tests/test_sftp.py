@@ -14,8 +14,8 @@ from typing import Any, ClassVar, NoReturn
 
 import pytest
 
-from service.errors import FailedPrecondition, InvalidArgument
-from service.sftp import (
+from service.contract.errors import FailedPrecondition, InvalidArgument
+from service.sftp.upload import (
     _PASSWORD_GUARD,
     SftpTarget,
     _known_hosts_name,

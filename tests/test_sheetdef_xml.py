@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, enums, models
-from service.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+from service.admin.sheetdef_xml import SheetDefFileError, insert_sheetdef, parse_sheetdef
+from service.storage import db, models
+from service.vocab import enums
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES
 

@@ -17,15 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models, sessions
-from service.db import row, write_transaction
-from service.demo import demo_patients, seed_demo
-from service.enums import SheetFieldType, SheetType
-from service.errors import Internal, InvalidArgument, NotFound, Unavailable
-from service.models import NO_DATETIME, Patient, SheetDef, SheetFieldDef
-from service.sheetdef_xml import insert_sheetdef, parse_sheetdef
-from service.sheets import FIELD_COPIED, SHEET_COPIED, create_sheet, for_language
-from service.store import SheetStore
+from service.admin.demo import demo_patients, seed_demo
+from service.admin.sheetdef_xml import insert_sheetdef, parse_sheetdef
+from service.api.store import SheetStore
+from service.contract.errors import Internal, InvalidArgument, NotFound, Unavailable
+from service.filling.create import FIELD_COPIED, SHEET_COPIED, create_sheet, for_language
+from service.storage import db, models, sessions
+from service.storage.db import row, write_transaction
+from service.storage.models import NO_DATETIME, Patient, SheetDef, SheetFieldDef
+from service.vocab.enums import SheetFieldType, SheetType
 from tests._requires import open_dental_files
 from tests.conftest import SHEETDEF_FILES, count
 from tests.test_fill import NOW, PRACTICE

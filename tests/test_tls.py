@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.settings import Settings
+from service.config.settings import Settings
 from tests._certs import Certs, make_certs
 from tests._requires import unavailable
 

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from service import fill_data as d
-from service.enums import SheetType
-from service.fill import needs
-from service.fill_data import Clinic, Condition, Coverage, FillData, Note, Provider, Referral
-from service.tokens import BLANK, TOKEN_NAMES
+from service.filling import data as d
+from service.filling.data import Clinic, Condition, Coverage, FillData, Note, Provider, Referral
+from service.filling.filler import needs
+from service.filling.tokens import BLANK, TOKEN_NAMES
+from service.vocab.enums import SheetType
 from tests.test_fill import PRACTICE, SMITH, patient, text
 
 GUARANTOR = patient(

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from service.config_report import with_settings_table
+from sheets.config_report import with_settings_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

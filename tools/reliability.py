@@ -33,7 +33,7 @@ import grpc  # noqa: E402
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb  # noqa: E402
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub  # noqa: E402
-from service.render_pool import PdfRenderer  # noqa: E402
+from service.render import PdfRenderer  # noqa: E402
 from tests._sftp_servers import SilentServer  # noqa: E402
 from tests._stack import ALL_KEY, READ_KEY, Rest, running_stack  # noqa: E402
 
@@ -240,7 +240,7 @@ async def kill_mid_create(tmp: Path) -> list[Row]:
 
 
 async def _kill_on_myisam(base: str) -> Row:
-    from service import db, models
+    from service.storage import db, models
     from tests.conftest import _create_database, _drop_database
     from tests.test_crash import _prove_no_half_sheet, _seeded
 

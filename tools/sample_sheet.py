@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service import db, models
-from service.demo import seed_demo
-from service.render import render_sheet_pdf
-from service.settings import Settings
-from service.sheets import Practice, create_sheet
-from service.store import SheetStore
+from service.admin import seed_demo
+from service.api import SheetStore
+from service.config import Settings
+from service.filling import Practice, create_sheet
+from service.render.draw import render_sheet_pdf
+from service.storage import db, models
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "sample-sheet.png"

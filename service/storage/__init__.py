@@ -1,0 +1,56 @@
+"""Storage: Open Dental's tables, the engine, sessions, prepared reads, the reflected schema, and
+telling a database outage from a refusal. Knows nothing above it."""
+
+from service.storage import db, fill_tables, models, reads, schema, sessions
+from service.storage.db import SQLITE_BUSY_TIMEOUT_MS, bulk_insert, row, write_transaction
+from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
+from service.storage.models import (
+    NO_DATETIME,
+    Patient,
+    Sheet,
+    SheetDef,
+    SheetField,
+    SheetFieldDef,
+    now_seconds,
+)
+from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders, datetime_parts
+from service.storage.schema import Schema, schema_of
+from service.storage.sessions import Query, Session, SqliteSession, driver_values, run_transaction
+from service.storage.transactions import sheets_are_transactional
+
+__all__ = [
+    "NO_DATETIME",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "CapacityWatch",
+    "CompiledRead",
+    "Patient",
+    "PreparedRead",
+    "Query",
+    "Schema",
+    "Session",
+    "Sheet",
+    "SheetDef",
+    "SheetField",
+    "SheetFieldDef",
+    "SqliteReaders",
+    "SqliteSession",
+    "bulk_insert",
+    "capacity_fault",
+    "database_error_fields",
+    "datetime_parts",
+    "db",
+    "driver_values",
+    "fill_tables",
+    "is_outage",
+    "models",
+    "now_seconds",
+    "reads",
+    "row",
+    "run_transaction",
+    "schema",
+    "schema_of",
+    "sessions",
+    "sheets_are_transactional",
+    "translate",
+    "write_transaction",
+]

@@ -1,0 +1,26 @@
+"""Open Dental's vocabulary: its enums and its .NET cultures (how it writes dates and numbers).
+No I/O."""
+
+from service.vocab import enums
+from service.vocab.cultures import EN_US, Culture, culture
+from service.vocab.enums import (
+    CREATABLE_SHEET_TYPES,
+    GrowthBehavior,
+    SheetFieldType,
+    SheetType,
+    TextAlign,
+    od_name,
+)
+
+__all__ = [
+    "CREATABLE_SHEET_TYPES",
+    "EN_US",
+    "Culture",
+    "GrowthBehavior",
+    "SheetFieldType",
+    "SheetType",
+    "TextAlign",
+    "culture",
+    "enums",
+    "od_name",
+]
