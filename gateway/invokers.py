@@ -16,15 +16,14 @@ from service.contract import (
     WRITE_METHODS,
     ResourceExhausted,
     SheetsError,
-    Unauthenticated,
     from_grpc_code,
-    is_header_text,
+    refuse_unreadable,
 )
 from telemetry.request_context import REQUEST_ID_HEADER, current_request_id
 
 
 class ServiceApi(Protocol):
-    """The service API as the gateway calls it in process (`service.api.methods.SheetsApi`)."""
+    """The service API as the gateway calls it in process (`service.api.SheetsApi`)."""
 
     def authenticate(self, method_name: str, authorization: str | None) -> None: ...
 
@@ -142,8 +141,7 @@ class RemoteInvoker:
         self._auth = authenticator
 
     def authenticate(self, route: Route, authorization: str | None) -> None:
-        if authorization is not None and not is_header_text(authorization):
-            raise Unauthenticated("Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey.")
+        refuse_unreadable(authorization)
         if self._auth is not None:
             self._auth.check(authorization, write=route.method_name in WRITE_METHODS)
 

@@ -17,7 +17,8 @@ import pytest
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
-from service.api.limits import RateLimiter, WorkLimiter, customer_key
+from service.api.limits import RateLimiter, WorkLimiter
+from service.contract.auth import customer_key
 from service.contract.errors import ResourceExhausted
 from service.render.pool import PdfRenderer
 from sheets.cli import main

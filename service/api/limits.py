@@ -84,11 +84,3 @@ class RateLimiter:
         self._buckets = {
             key: (tokens, stamp) for key, (tokens, stamp) in self._buckets.items() if now - stamp < full_after
         }
-
-
-def customer_key(authorization: str | None) -> str:
-    """The customer key of an `ODFHIR Dev/Cust` value ('' when none): what Open Dental throttles by."""
-    if not authorization:
-        return ""
-    _, _, pair = authorization.strip().partition(" ")
-    return pair.partition("/")[2]

@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service.api import convert
-from service.api.limits import RateLimiter, WorkLimiter, customer_key
+from service.api.limits import RateLimiter, WorkLimiter
 from service.api.store import SheetStore, SourceUnavailable
 from service.config import Settings
 from service.contract import (
@@ -33,6 +33,7 @@ from service.contract import (
     NotFound,
     SheetsError,
     Unavailable,
+    customer_key,
     validate,
 )
 from service.filling import GivenValue, Practice

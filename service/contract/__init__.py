@@ -3,7 +3,14 @@ rules each request is validated by, and the `ODFHIR` key check. Generated code a
 the remote gateway loads it without the ORM, the renderer or the SFTP client."""
 
 from service.contract import errors
-from service.contract.auth import ApiKey, Authenticator, Permission, parse_api_keys
+from service.contract.auth import (
+    ApiKey,
+    Authenticator,
+    Permission,
+    customer_key,
+    parse_api_keys,
+    refuse_unreadable,
+)
 from service.contract.descriptors import (
     DATABASE_WRITE_METHODS,
     FIELD_TYPE_TO_PROTO,
@@ -51,6 +58,7 @@ __all__ = [
     "SheetsError",
     "Unauthenticated",
     "Unavailable",
+    "customer_key",
     "enum_type",
     "errors",
     "from_grpc_code",
@@ -58,5 +66,6 @@ __all__ = [
     "message_type",
     "od_enum_values",
     "parse_api_keys",
+    "refuse_unreadable",
     "validate",
 ]

@@ -1,5 +1,5 @@
 """The API keys (`SHEETS_API_KEYS`) and one auth check for both surfaces:
-`ODFHIR DeveloperKey/CustomerKey`."""
+`ODFHIR DeveloperKey/CustomerKey`. The one place that header is read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,29 @@ from enum import StrEnum
 
 from service.contract.descriptors import is_header_text
 from service.contract.errors import PermissionDenied, Unauthenticated
+
+SCHEME = "ODFHIR"
+MISSING = f"Authorization header is missing. Use: {SCHEME} DeveloperKey/CustomerKey."
+INVALID = f"Invalid Authorization header. Use: {SCHEME} DeveloperKey/CustomerKey."
+
+
+def header_value(developer_key: str, customer_key: str) -> str:
+    """The Authorization value of a key pair."""
+    return f"{SCHEME} {developer_key}/{customer_key}"
+
+
+def refuse_unreadable(authorization: str | None) -> None:
+    """Raise Unauthenticated for a value that cannot be a header's text (given at all)."""
+    if authorization is not None and not is_header_text(authorization):
+        raise Unauthenticated(INVALID)
+
+
+def customer_key(authorization: str | None) -> str:
+    """The customer key of an `ODFHIR Dev/Cust` value ('' when none): what Open Dental throttles by."""
+    if not authorization:
+        return ""
+    _, _, pair = authorization.strip().partition(" ")
+    return pair.partition("/")[2]
 
 
 class Permission(StrEnum):
@@ -27,7 +50,7 @@ class ApiKey:
 
     @property
     def header_value(self) -> str:
-        return f"ODFHIR {self.developer_key}/{self.customer_key}"
+        return header_value(self.developer_key, self.customer_key)
 
 
 def parse_api_keys(text: str) -> tuple[ApiKey, ...]:
@@ -68,15 +91,14 @@ class Authenticator:
         if not self._keys:
             return
         if not authorization:
-            raise Unauthenticated("Authorization header is missing. Use: ODFHIR DeveloperKey/CustomerKey.")
-        if not is_header_text(authorization):
-            raise Unauthenticated("Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey.")
+            raise Unauthenticated(MISSING)
+        refuse_unreadable(authorization)
         given = authorization.strip().encode()
         permission: Permission | None = None
         for expected, key_permission in self._keys:
             if hmac.compare_digest(given, expected):
                 permission = key_permission
         if permission is None:
-            raise Unauthenticated("Invalid Authorization header. Use: ODFHIR DeveloperKey/CustomerKey.")
+            raise Unauthenticated(INVALID)
         if write and permission is not Permission.ALL:
             raise PermissionDenied("This API key has read-only permission and cannot make changes.")
