@@ -53,7 +53,7 @@ docs: $(INSTALLED)
 
 # Golden pictures of Open Dental's sheet definitions (tests/golden), after a deliberate visual change.
 golden: $(INSTALLED)
-	$(PY) -m tests._golden
+	$(PY) -m tests.support.golden
 
 # docs/reliability.md from a real run: fuzzing, injected faults, every limit hit (about a minute).
 reliability: $(INSTALLED)

@@ -1,4 +1,4 @@
-"""`make bench`: every SPEC §9 target measured, the table printed, docs/benchmarks.json,
+"""`make bench`: every target measured, the table printed, docs/benchmarks.json,
 docs/benchmarks.png and the README's figures written.
 
     .venv/bin/python -m bench [--only P1,P7] [--no-databases] [--no-write]

@@ -509,7 +509,7 @@ def repeat(measure: Callable[[], float], runs: int = RUNS) -> Figure:
 
 @dataclass
 class Result:
-    """One line of the table: a target of SPEC §9 and what this run measured."""
+    """One line of the table: a target and what this run measured."""
 
     key: str
     measure: str

@@ -39,7 +39,7 @@ _INT_FORMATS: dict[int, tuple[str | None, int, int]] = {
     **dict.fromkeys((_FD.TYPE_UINT32, _FD.TYPE_FIXED32), ("int64", 0, 2**32 - 1)),
     **dict.fromkeys((_FD.TYPE_UINT64, _FD.TYPE_FIXED64), (None, 0, 2**64 - 1)),
 }
-# The paging fields of list requests, which the API bounds itself (SPEC §2):
+# The paging fields of list requests, which the API bounds itself :
 # Offset from 0, Limit from 1 to the configured page limit.
 _PAGING = frozenset(("offset", "limit"))
 _SECURITY_SCHEME = "ODFHIR"

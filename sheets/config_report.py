@@ -22,7 +22,7 @@ from service.contract import ApiKey
 from service.storage import fill_tables, models
 
 # The tables the service writes (the sheet tables), and those it only ever reads: the patient
-# and, when the database has them, the tables a sheet is filled from (SPEC §5).
+# and, when the database has them, the tables a sheet is filled from.
 WRITTEN_TABLES = tuple(
     t.name for t in (models.SHEET, models.SHEETFIELD, models.SHEETDEF, models.SHEETFIELDDEF)
 )

@@ -4,69 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.render.pool import PdfRenderer
 from service.storage import db
-from tests._requires import OPEN_DENTAL, SHEETDEF_FILES, require_open_dental_files, unavailable
-from tests._sftp_servers import Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
-from tests._stack import Rest, Stack, running_stack
-
-# Kept under their old names for the tests that import them from here.
-SHARED = OPEN_DENTAL
-__all__ = ["SHARED", "SHEETDEF_FILES", "count"]
-SERVER_ENV = {"mysql": "SHEETS_TEST_MYSQL_URL", "postgres": "SHEETS_TEST_POSTGRES_URL"}
-
-
-def _server_url(kind: str) -> str:
-    url = os.environ.get(SERVER_ENV[kind])
-    if not url:
-        unavailable(f"{SERVER_ENV[kind]} is not set: no {kind} server to test against")
-    return url
-
-
-async def _create_database(base_url: str) -> str:
-    """A new empty database on the server at base_url; returns its URL."""
-    url = make_url(base_url)
-    name = f"sheets_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    finally:
-        await admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_database(base_url: str, test_url: str) -> None:
-    name = make_url(test_url).database
-    admin = create_async_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
-    force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
-    finally:
-        await admin.dispose()
-
-
-@asynccontextmanager
-async def scratch_database(kind: str) -> AsyncIterator[str]:
-    """The URL of a new empty database on the `kind` server ("mysql", "postgres"), dropped afterwards."""
-    base = _server_url(kind)
-    url = await _create_database(base)
-    try:
-        yield url
-    finally:
-        await _drop_database(base, url)
+from tests.support.databases import scratch_database
+from tests.support.requires import require_open_dental_files, unavailable
+from tests.support.sftp_servers import Peer, SshdFactory, SshdUnavailable, asyncssh_peer, sshd_problem
+from tests.support.stack import Rest, Stack, running_stack
 
 
 @pytest.fixture(params=["sqlite", "mysql", "postgres"])
@@ -101,11 +51,6 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
 
 
-async def count(engine: AsyncEngine, table: sa.Table) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
-
-
 @pytest.fixture(scope="session")
 def renderer() -> Iterator[PdfRenderer]:
     """One PDF process pool for the whole run: workers are slow to start."""
@@ -128,6 +73,15 @@ async def rest(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Re
     """A REST client on each gateway mode: every REST test runs against both."""
     async with aiohttp.ClientSession() as session:
         yield Rest(session, stack.rest_urls[request.param])
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Settings()` in a test reads what the test sets, never the developer's own `SHEETS_*`
+    (the `SHEETS_TEST_*` variables, which name the test's database servers, stay)."""
+    for name in list(os.environ):
+        if name.startswith("SHEETS_") and not name.startswith("SHEETS_TEST_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)

@@ -34,8 +34,8 @@ import grpc  # noqa: E402
 from opendental.sheets.v1 import sheet_service_pb2 as pb  # noqa: E402
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub  # noqa: E402
 from service.render import PdfRenderer  # noqa: E402
-from tests._sftp_servers import SilentServer  # noqa: E402
-from tests._stack import ALL_KEY, READ_KEY, Rest, running_stack  # noqa: E402
+from tests.support.sftp_servers import SilentServer  # noqa: E402
+from tests.support.stack import ALL_KEY, READ_KEY, Rest, running_stack  # noqa: E402
 
 METADATA = (("authorization", ALL_KEY),)
 # What the stalled exports send as a password (no server ever reads it).
@@ -57,7 +57,7 @@ def _counts(outcomes: Counter[str]) -> str:
 
 
 async def fuzzing(tmp: Path, renderer: PdfRenderer) -> Row:
-    from tests.test_fuzz import run_schemathesis
+    from tests.system.test_fuzz import run_schemathesis
 
     settings = {"sftp_allowed_hosts": "127.0.0.1", "sftp_connect_timeout": 2.0}
     async with running_stack(f"sqlite+aiosqlite:///{tmp / 'fuzz.db'}", tmp, renderer, **settings) as stack:
@@ -207,7 +207,7 @@ async def malformed_http(tmp: Path, renderer: PdfRenderer) -> Row:
 
 
 async def kill_mid_create(tmp: Path) -> list[Row]:
-    from tests.test_crash import _prove_no_half_sheet, _seeded
+    from tests.system.test_crash import _prove_no_half_sheet, _seeded
 
     rows = []
     targets: list[tuple[str, str, bool]] = [("SQLite", f"sqlite+aiosqlite:///{tmp / 'kill.db'}", True)]
@@ -218,7 +218,7 @@ async def kill_mid_create(tmp: Path) -> list[Row]:
         if os.environ.get(env):
             targets.append((name, os.environ[env], True))
     for name, url, transactional in targets:
-        from tests.conftest import _create_database, _drop_database
+        from tests.support.databases import _create_database, _drop_database
 
         base = url
         if not url.startswith("sqlite"):
@@ -241,8 +241,8 @@ async def kill_mid_create(tmp: Path) -> list[Row]:
 
 async def _kill_on_myisam(base: str) -> Row:
     from service.storage import db, models
-    from tests.conftest import _create_database, _drop_database
-    from tests.test_crash import _prove_no_half_sheet, _seeded
+    from tests.support.databases import _create_database, _drop_database
+    from tests.system.test_crash import _prove_no_half_sheet, _seeded
 
     url = await _create_database(base)
     try:
@@ -263,8 +263,8 @@ async def _kill_on_myisam(base: str) -> Row:
 
 
 async def outage(kind: str, tmp: Path, renderer: PdfRenderer) -> Row:
-    from tests._db_servers import throwaway_server
-    from tests.test_outages import Traffic, _drive
+    from tests.support.db_servers import throwaway_server
+    from tests.system.test_outages import Traffic, _drive
 
     name = {"postgres": "PostgreSQL", "mysql": "MariaDB"}[kind]
     try:

@@ -1,4 +1,4 @@
-"""The fonts sheets print in (SPEC §6): found on the host, registered once per process, chosen per character.
+"""The fonts sheets print in: found on the host, registered once per process, chosen per character.
 
 Three chains, one per kind of face a sheet names: sans (Arial, Microsoft Sans
 Serif, Tahoma, blank, unknown), serif (Times New Roman...) and mono (Courier
@@ -326,7 +326,7 @@ def describe(fonts: FontSet) -> list[str]:
 
 
 def log_missing(fonts: FontSet) -> None:
-    """Say at start which packages would complete the fonts (SPEC §6)."""
+    """Say at start which packages would complete the fonts."""
     missing = fonts.missing_packages()
     if missing:
         log.warning(

@@ -2,10 +2,10 @@
 
 This module is all the serving process loads of rendering: the drawing code
 (`service.render.draw.sheet`, xhtml2pdf, reportlab) is imported by the workers alone,
-which keeps it out of the serving process's memory (SPEC §9, P9). A worker
+which keeps it out of the serving process's memory. A worker
 reads the sheet itself where the store says how (`SheetSource`: SQLite), or
 gets the driver's rows (`SheetRows`), renders, and hands back the PDF: the
-event loop only dispatches the job and answers (P7). Workers start with the
+event loop only dispatches the job and answers. Workers start with the
 service and lay out the definitions in use (`warm`), each registering the
 fonts once as it starts. A worker watches the serving process and ends itself
 as soon as that is gone, even killed (SIGKILL), so no worker outlives it
@@ -45,7 +45,7 @@ def _start_method() -> str:
 
 def _lower_priority() -> None:
     # Renders are batch work: when the CPU is contended, the process serving
-    # RPCs goes first (SPEC §9: ListSheets p99 while PDFs render). SCHED_IDLE
+    # RPCs goes first (ListSheets stays fast while PDFs render). SCHED_IDLE
     # runs a worker only on CPU time nothing else wants (Linux); a nice level
     # still leaves it a third of a contended core.
     if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):

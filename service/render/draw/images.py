@@ -1,4 +1,4 @@
-"""Image fields' files: Open Dental's `SheetImages` folder of its A-to-Z images folder (SPEC §6).
+"""Image fields' files: Open Dental's `SheetImages` folder of its A-to-Z images folder.
 
 An Image field's FieldName is a file name in `<images dir>/SheetImages/`;
 `SheetImages/<ClinicNum>/` is preferred when the file is there. A name that

@@ -1,4 +1,4 @@
-"""Where each field prints: GrowthBehavior and pages, as Open Dental's `SheetUtil.CalculateHeights` (SPEC §6).
+"""Where each field prints: GrowthBehavior and pages, as Open Dental's `SheetUtil.CalculateHeights`.
 
 Pure geometry in pixels (100 per inch), on copies of the fields: the stored
 sheet never changes. The renderer measures each text field's wrapped height

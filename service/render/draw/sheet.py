@@ -1,4 +1,4 @@
-"""A sheet as a PDF (SPEC §6), as Open Dental prints it, rendered off the event loop.
+"""A sheet as a PDF, as Open Dental prints it, rendered off the event loop.
 
 Design. Three steps, three modules. `service.render.draw.text` lays out every text field
 as xhtml2pdf does (plain text itself, with xhtml2pdf's line breaking rules;

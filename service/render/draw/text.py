@@ -5,7 +5,7 @@ first font, nothing to reorder, shape or combine: most of any sheet) is
 broken into lines here, with reportlab's string widths, by xhtml2pdf's own
 rules (`plain_layout`), and drawn as one text object per paragraph: the same
 lines, line pitch and positions as xhtml2pdf's, without its HTML parse or its
-paragraph drawing (tests/test_plain_text.py compares the two).
+paragraph drawing (tests/render/test_plain_text.py compares the two).
 
 Every other text box becomes one `<p>` of a single small HTML document (its
 value escaped, its font chain, size, weight, alignment, colour and direction

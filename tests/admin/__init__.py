@@ -1,0 +1,1 @@
+"""Demo data and sheet definitions imported from XML."""

@@ -1,0 +1,1 @@
+"""The service API: methods, limits, the statements it runs, rows to messages."""

@@ -1,0 +1,1 @@
+"""Settings, the README's settings table, TLS."""

@@ -1,0 +1,1 @@
+"""The contract: descriptors, the error tree, request rules, the key check."""

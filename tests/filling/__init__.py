@@ -1,0 +1,1 @@
+"""Creating a sheet: filling rules, tokens, the reads behind them, given values."""

@@ -1,0 +1,1 @@
+"""The REST gateway: routes, JSON dialect, dates, OpenAPI."""

@@ -1,0 +1,1 @@
+"""Rendering: layout, text, fonts, images, the worker pool, golden PDFs."""

@@ -1,0 +1,1 @@
+"""The gRPC edge: servicer, server, readiness."""

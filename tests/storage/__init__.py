@@ -1,0 +1,1 @@
+"""Tables, engine, sessions, prepared reads, schema, outage or refusal, a full disk."""

@@ -1,0 +1,1 @@
+"""End to end and repository-wide: serving, databases, replicas, the README, the lock, layers."""

@@ -1,0 +1,1 @@
+"""Open Dental's vocabulary: enums and .NET cultures."""
