@@ -28,7 +28,6 @@ from bench.runner import Result
 from service.admin import parse_sheetdef
 from service.render import fonts
 from service.render.draw import sheet as render
-from service.render.draw import text
 from service.vocab import SheetFieldType
 
 RENDERS = 15
@@ -77,7 +76,7 @@ def _one_run(renders: int) -> dict[str, float]:
     fonts.register(fonts.find_fonts())  # once, as each worker does; the baseline draws in them too
 
     def cold() -> bytes:
-        text.forget_static_layers()  # the bench's business only: what a worker keeps of a definition
+        render.forget_static_layers()  # the bench's business only: what a worker keeps of a definition
         return render.render_sheet_pdf(sheet, fields)
 
     def warm() -> bytes:

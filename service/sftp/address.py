@@ -18,25 +18,13 @@ from typing import NoReturn
 from service.contract import InvalidArgument
 
 DEFAULT_PORT = 22
-
-
 DEFAULT_FILENAME = "sheet.pdf"
-
-
 _FIELD = "SftpAddress"
-
-
 # The proto's max_length for SftpAddress, in the same unit (bytes of UTF-8). Through the API the request rule
 # fires first; this keeps the limit for callers that parse an address themselves.
 _MAX_ADDRESS_LENGTH = 1024
-
-
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
 _HOST_NAME = re.compile(r"(?!-)[\w-]{1,63}(?:\.(?!-)[\w-]{1,63})*\.?")
 
 

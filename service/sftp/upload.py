@@ -27,15 +27,9 @@ from service.sftp.redaction import _PASSWORD_GUARD, _quotes
 from service.sftp.ssh import asyncssh, get_default_encryption_algs
 
 logger = logging.getLogger("service.sftp")
-
-
 # A link slower than this is treated as stalled: it bounds the transfer, which the connect timeout cannot.
 _MIN_TRANSFER_RATE = 64 * 1024
-
-
 _CLEANUP_SECONDS = 2.0
-
-
 _MAX_REASON_LENGTH = 200
 
 

@@ -192,7 +192,7 @@ def test_the_coverage_report_names_the_font_each_script_prints_in(tmp_path: Path
 
 
 def test_the_fetch_policy_allows_the_font_folders_and_nothing_else(host_fonts: fonts.FontSet) -> None:
-    policy = render._engine(RenderConfig()).story.policy
+    policy = render.worker().engine(RenderConfig()).story.policy
 
     for path in host_fonts.files.values():
         policy.check_path(path)

@@ -68,11 +68,11 @@ def _samples(seed: int, count: int) -> list[str]:
 @pytest.fixture
 def story() -> text.Story:
     need_fonts()
-    return render._engine(RenderConfig()).story
+    return render.worker().engine(RenderConfig()).story
 
 
 def _box(content: str, chain: str, bold: bool, size: float, width: float) -> text.TextBox:
-    palette = render._engine(RenderConfig()).palette
+    palette = render.worker().engine(RenderConfig()).palette
     return text.TextBox(content, palette.css[chain], bold, size, "left", "#000000", False, width, 0.0)
 
 
@@ -163,13 +163,13 @@ def _chars(pdf: bytes) -> list[list[tuple[str, str, float, float, float, Any]]]:
 def _assert_drawn_alike(
     monkeypatch: pytest.MonkeyPatch, sheet: dict[str, Any], fields: Sequence[dict[str, Any]]
 ) -> None:
-    text.forget_static_layers()
+    render.forget_static_layers()
     fast = _chars(render_sheet_pdf(sheet, fields))
     with monkeypatch.context() as patched:
         patched.setattr(text, "plain_font", lambda box: None)
-        text.forget_static_layers()
+        render.forget_static_layers()
         slow = _chars(render_sheet_pdf(sheet, fields))
-    text.forget_static_layers()
+    render.forget_static_layers()
 
     assert len(fast) == len(slow)
     for page, (got, expected) in enumerate(zip(fast, slow, strict=True), 1):

@@ -436,7 +436,7 @@ def test_a_second_sheet_of_a_definition_lays_out_only_its_filled_in_fields(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sheet, fields = sheet_from_def(SHEETDEFS / "MedicalHist.xml")
-    text.forget_static_layers()
+    render.forget_static_layers()
     laid_out: list[int] = []
     lay_out = text.lay_out
 

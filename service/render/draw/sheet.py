@@ -62,9 +62,13 @@ __all__ = [
     "PT_PER_PX",
     "RenderConfig",
     "Rendered",
+    "Worker",
+    "forget_static_layers",
     "refuse_fetch",
     "render_sheet",
     "render_sheet_pdf",
+    "start_worker",
+    "worker",
 ]
 
 log = logging.getLogger("service.render")
@@ -173,9 +177,11 @@ class _Drawable:
 
 
 class _Engine:
-    """A process's renderer for one configuration: its fonts registered, its fetch policy, its layouts."""
+    """A renderer for one configuration: its fonts registered, its fetch policy, its layouts."""
 
-    def __init__(self, config: RenderConfig, found: fonts.FontSet | None = None) -> None:
+    def __init__(
+        self, config: RenderConfig, found: fonts.FontSet | None = None, *, layouts: text.Layouts | None = None
+    ) -> None:
         self.config = config
         if found is None:
             # Rendering without a PdfRenderer (`sheets render`): this is the start, so say what is missing.
@@ -187,7 +193,7 @@ class _Engine:
             allow_remote=False, base_dir=folders[0] if folders else None, extra_roots=tuple(folders[1:])
         )
         self.story = text.Story(policy)
-        self.layouts = text.layouts()
+        self.layouts = layouts if layouts is not None else text.Layouts()
         self.culture = culture(config.culture)
 
     def render(self, sheet: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> Rendered:
@@ -397,21 +403,46 @@ def _draw_text(canvas: Canvas, piece: Placed, box: TextBox, laid: text.Laid, pag
     text.draw(canvas, box, laid, x, page_height - top, lines)
 
 
-_engines: dict[tuple[RenderConfig, fonts.FontSet | None], _Engine] = {}
-_engines_lock = threading.Lock()
-# What a worker process renders with; set by the pool's initializer.
-_worker_setup: tuple[RenderConfig, fonts.FontSet | None] = (RenderConfig(), None)
+class Worker:
+    """What one process keeps between renders, in one place: the setup the pool's initializer
+    gave it, its engines (one per configuration: fonts registered, fetch policy) and the StaticText
+    layouts they share (they may hold a patient's name: they live and die with this object)."""
+
+    def __init__(self, config: RenderConfig | None = None, found: fonts.FontSet | None = None) -> None:
+        self.config = config or RenderConfig()
+        self.found = found
+        self.layouts = text.Layouts()
+        self._engines: dict[tuple[RenderConfig, fonts.FontSet | None], _Engine] = {}
+        self._engines_lock = threading.Lock()
+        # xhtml2pdf serialises its parser on a process-wide lock anyway.
+        self._render_lock = threading.Lock()
+
+    def engine(self, config: RenderConfig | None = None, found: fonts.FontSet | None = None) -> _Engine:
+        """The engine for `config` (this worker's own setup when None)."""
+        key = (self.config, self.found) if config is None else (config, found)
+        with self._engines_lock:
+            if key not in self._engines:
+                self._engines[key] = _Engine(*key, layouts=self.layouts)
+            return self._engines[key]
+
+    def render(
+        self,
+        sheet: Mapping[str, Any],
+        fields: Sequence[Mapping[str, Any]],
+        config: RenderConfig | None = None,
+    ) -> Rendered:
+        engine = self.engine(config)
+        with self._render_lock:
+            return engine.render(sheet, fields)
 
 
-def _engine(config: RenderConfig, found: fonts.FontSet | None = None) -> _Engine:
-    key = (config, found)
-    with _engines_lock:
-        if key not in _engines:
-            _engines[key] = _Engine(config, found)
-        return _engines[key]
+# This process's worker: replaced whole by `start_worker` in a render worker.
+_worker = Worker()
 
 
-_render_lock = threading.Lock()
+def worker() -> Worker:
+    """This process's worker."""
+    return _worker
 
 
 def render_sheet(
@@ -422,10 +453,12 @@ def render_sheet(
     Pure and CPU-bound; rows are mappings of Open Dental's column names. See
     the module docstring for what is drawn and how.
     """
-    engine = _engine(*_worker_setup) if config is None else _engine(config)
-    # xhtml2pdf serialises its parser on a process-wide lock anyway.
-    with _render_lock:
-        return engine.render(sheet, fields)
+    return _worker.render(sheet, fields, config)
+
+
+def forget_static_layers() -> None:
+    """Drop every kept layout of this process (the benchmark measures first renders with this)."""
+    _worker.layouts.clear()
 
 
 def render_sheet_pdf(
@@ -436,7 +469,7 @@ def render_sheet_pdf(
 
 
 def start_worker(config: RenderConfig, found: fonts.FontSet) -> None:
-    """A render worker's start: its setup kept for `render_sheet`, the fonts registered once."""
-    global _worker_setup
-    _worker_setup = (config, found)
-    _engine(config, found)
+    """A render worker's start: its `Worker` built from the pool's setup, the fonts registered once."""
+    global _worker
+    _worker = Worker(config, found)
+    _worker.engine()
