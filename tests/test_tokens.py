@@ -138,7 +138,7 @@ def test_guarantor_and_family_balance_tokens_come_from_the_guarantor() -> None:
 
 def test_referral_tokens() -> None:
     assert text("[referredFrom]", data=DATA) == "Greg House"
-    assert text("[referredTo]", data=DATA) == "Lisa Cuddy DDS :  5/1/2026"
+    assert text("[referredTo]", data=DATA) == "Lisa Cuddy DDS :  05/01/2026"
 
 
 def test_insurance_tokens_come_from_the_primary_and_secondary_plans() -> None:
