@@ -142,6 +142,10 @@ class Culture:
         """DateTime.ToString(): short date, a space, long time (en-US `06/02/1961 3:24:05 PM`)."""
         return self.short_date(value) + " " + self._format(value, self._patterns.long_time)
 
+    def custom(self, value: datetime, dotnet_pattern: str) -> str:
+        """ToString(pattern) with a .NET custom pattern (`MMMM dd, yyyy`)."""
+        return self._format(value, dotnet_pattern)
+
     def day_name(self, value: date) -> str:
         """ToString("dddd"): the weekday's name."""
         return self._format(_at_midnight(value), "dddd")
@@ -152,7 +156,12 @@ class Culture:
         found = self._formatted.get(key)
         if found is not None:
             return found
-        return self._remembered(key, str(format_currency(amount, self._currency, locale=self._locale)))
+        if amount < 0 and self.name == "en-US":
+            # .NET Framework's en-US negative currency pattern is "($n)".
+            text = "(" + str(format_currency(-amount, self._currency, locale=self._locale)) + ")"
+        else:
+            text = str(format_currency(amount, self._currency, locale=self._locale))
+        return self._remembered(key, text)
 
 
 _REMEMBERED = 4096

@@ -37,7 +37,7 @@ PATIENT_COLUMNS = (
     *("Birthdate", "SSN", "Address", "Address2", "City", "State", "Zip", "HmPhone", "WkPhone"),
     *("WirelessPhone", "Email", "ChartNumber", "MedUrgNote", "ApptModNote", "DateFirstVisit", "Premed"),
     *("StudentStatus", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod", "ClinicNum"),
-    *("Language", "Guarantor", "PriProv"),
+    *("Language", "Guarantor", "PriProv", "BillingType", "SiteNum", "SuperFamily"),
 )
 
 # Where `Filler.fill` finds a field's FieldType, FieldName, FieldValue, RadioButtonValue, IsRequired.
@@ -213,11 +213,12 @@ class Filler:
         *,
         data: FillData | None = None,
         culture: Culture = EN_US,
+        apt_num: int = 0,
     ) -> None:
         p = patient
         data = data if data is not None else FillData()
         self._data, self._sheet_type = data, sheet_type
-        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date)
+        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date, apt_num)
         self._context = ctx
         self._tokens: dict[str, str] | None = None
         today = now.date()

@@ -10,7 +10,7 @@ prints for a patient without such data.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -19,8 +19,10 @@ import sqlalchemy as sa
 
 from service import fill_tables as t
 from service import models
+from service.fill_history import History, HistoryReader
+from service.fill_query import Read, columns
 from service.schema import Schema
-from service.sessions import Query, Session
+from service.sessions import Session
 
 # What a part of the sheet needs read; the filler and the token table name these.
 PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY = "preference", "provider", "clinic", "patientnote", "family"
@@ -31,6 +33,8 @@ ALLERGIES, PROBLEMS, MEDICATIONS, REFERRALS, INSURANCE = (
     "refattach",
     "patplan",
 )
+_OWN = frozenset({PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY, ALLERGIES, PROBLEMS, MEDICATIONS})
+_OWN |= {REFERRALS, INSURANCE}
 PRACTICE_PREFERENCES = (
     "PracticeTitle",
     "PracticeAddress",
@@ -40,6 +44,10 @@ PRACTICE_PREFERENCES = (
     "PracticeZip",
     "PracticePhone",
     "PracticeDefaultProv",
+    # How the treatment plan is sorted and which recall types are prophy and perio.
+    "TreatPlanSortByTooth",
+    "RecallTypeSpecialProphy",
+    "RecallTypeSpecialPerio",
 )
 FAMILY_COLUMNS = (
     "PatNum",
@@ -163,31 +171,19 @@ class FillData:
     referred_from: Referral | None = None
     referred_to: tuple[Referral, ...] = ()
     coverage: tuple[Coverage, ...] = ()
-
-
-def _dicts(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
-class _Read:
-    """One fill query and its columns' names (rows come back as mappings)."""
-
-    __slots__ = ("names", "query")
-
-    def __init__(self, statement: sa.Select[Any]) -> None:
-        self.query = Query(statement)
-        self.names = tuple(c.name for c in statement.selected_columns)
+    history: History = field(default_factory=History)
 
 
 class FillReader:
     """The fill reads of one database's schema, built once; `read` runs those a sheet
     needs over a create's session (its transaction, its snapshot)."""
 
-    __slots__ = ("_reads", "_schema")
+    __slots__ = ("_history", "_reads", "_schema")
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
-        self._reads: dict[str, _Read] = {}
+        self._history = HistoryReader(schema)
+        self._reads: dict[str, Read] = {}
         has = schema.has
         if has(t.PREFERENCE):
             self._reads[PREFERENCES] = self._preferences_read()
@@ -210,18 +206,17 @@ class FillReader:
             self._reads[INSURANCE] = self._coverage_read()
 
     def _cols(self, table: sa.Table, *names: str) -> list[Any]:
-        # A column an older Open Dental lacks reads as its neutral value.
-        present = {c.name for c in self._schema.columns(table, names)}
-        return [table.c[n] if n in present else sa.literal(t.neutral(table.c[n])).label(n) for n in names]
+        return columns(self._schema, table, *names)
 
     async def _all(self, session: Session, part: str, **params: Any) -> list[dict[str, Any]]:
-        read = self._reads[part]
-        return _dicts(read.names, await session.rows(read.query, **params))
+        return await self._reads[part].all(session, **params)
 
     async def read(
         self, session: Session, patient: Mapping[str, Any], needs: Collection[str], today: date
     ) -> FillData:
-        """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum)."""
+        """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum,
+        SiteNum, SuperFamily)."""
+        needs = frozenset(needs)
         reads = self._reads
         data = FillData()
         pat_num, guarantor = patient["PatNum"], patient["Guarantor"] or patient["PatNum"]
@@ -245,17 +240,19 @@ class FillReader:
             data = await self._referrals(session, data, pat_num)
         if INSURANCE in needs and INSURANCE in reads:
             data = replace(data, coverage=await self._coverage(session, pat_num))
+        if needs - _OWN:
+            data = replace(data, history=await self._history.read(session, patient, needs))
         return data
 
-    def _preferences_read(self) -> _Read:
+    def _preferences_read(self) -> Read:
         pref = t.PREFERENCE.c
         wanted = pref.PrefName.in_(PRACTICE_PREFERENCES)
-        return _Read(sa.select(pref.PrefName, pref.ValueString).where(wanted))
+        return Read(sa.select(pref.PrefName, pref.ValueString).where(wanted))
 
     async def _preferences(self, session: Session) -> dict[str, str]:
         return {r["PrefName"]: r["ValueString"] or "" for r in await self._all(session, PREFERENCES)}
 
-    def _provider_reads(self) -> tuple[_Read, _Read]:
+    def _provider_reads(self) -> tuple[Read, Read]:
         prov = t.PROVIDER.c
         columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
         wanted = sa.select(*columns).where(prov.ProvNum == sa.bindparam("wanted"))
@@ -266,7 +263,7 @@ class FillReader:
             .order_by(*order, prov.ProvNum)
             .limit(1)
         )
-        return _Read(wanted), _Read(first)
+        return Read(wanted), Read(first)
 
     async def _provider(
         self, session: Session, pri_prov: int, preferences: Mapping[str, str]
@@ -285,8 +282,8 @@ class FillReader:
 
     _CLINIC_NAMES = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
 
-    def _clinic_read(self) -> _Read:
-        return _Read(
+    def _clinic_read(self) -> Read:
+        return Read(
             sa.select(*self._cols(t.CLINIC, *self._CLINIC_NAMES)).where(
                 t.CLINIC.c.ClinicNum == sa.bindparam("clinic_num")
             )
@@ -296,11 +293,11 @@ class FillReader:
         rows = await self._all(session, CLINIC, clinic_num=clinic_num)
         return Clinic(*(rows[0][n] or "" for n in self._CLINIC_NAMES)) if rows else None
 
-    def _note_read(self) -> _Read:
+    def _note_read(self) -> Read:
         names = ("PatNum", "ICEName", "ICEPhone", "Medical", "Service", "Treatment", "FamFinancial")
         note = t.PATIENTNOTE.c
         wanted: list[sa.BindParameter[int]] = [sa.bindparam("pat_num"), sa.bindparam("guarantor")]
-        return _Read(sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_(wanted)))
+        return Read(sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_(wanted)))
 
     async def _note(self, session: Session, pat_num: int, guarantor: int) -> Note:
         rows = await self._all(session, NOTE, pat_num=pat_num, guarantor=guarantor)
@@ -316,10 +313,10 @@ class FillReader:
             family_financial=(family["FamFinancial"] or "") if family else "",
         )
 
-    def _family_read(self) -> _Read:
+    def _family_read(self) -> Read:
         patient = models.PATIENT.c
         guarantor: sa.BindParameter[int] = sa.bindparam("guarantor")
-        return _Read(
+        return Read(
             sa.select(*(patient[c] for c in FAMILY_COLUMNS))
             .where(sa.or_(patient.Guarantor == guarantor, patient.PatNum == guarantor))
             .order_by(patient.PatNum)
@@ -327,13 +324,13 @@ class FillReader:
 
     async def _family(self, session: Session, guarantor: int) -> tuple[Mapping[str, Any], ...]:
         rows = await self._all(session, FAMILY, guarantor=guarantor)
-        # Open Dental's family lists the guarantor first.
-        rows.sort(key=lambda r: r["PatNum"] != guarantor)
+        # Patients.GetFamily: the guarantor first, then by Birthdate (ties by PatNum here).
+        rows.sort(key=lambda r: (r["PatNum"] != guarantor, r["Birthdate"], r["PatNum"]))
         return tuple(rows)
 
-    def _allergies_read(self) -> _Read:
+    def _allergies_read(self) -> Read:
         allergy, definition = t.ALLERGY.c, t.ALLERGYDEF.c
-        return _Read(
+        return Read(
             sa.select(definition.Description, *self._cols(t.ALLERGY, "StatusIsActive"))
             .select_from(t.ALLERGY.join(t.ALLERGYDEF, definition.AllergyDefNum == allergy.AllergyDefNum))
             .where(allergy.PatNum == sa.bindparam("pat_num"))
@@ -344,9 +341,9 @@ class FillReader:
         rows = await self._all(session, ALLERGIES, pat_num=pat_num)
         return tuple(Condition(r["Description"], bool(r["StatusIsActive"])) for r in rows)
 
-    def _problems_read(self) -> _Read:
+    def _problems_read(self) -> Read:
         disease, definition = t.DISEASE.c, t.DISEASEDEF.c
-        return _Read(
+        return Read(
             sa.select(definition.DiseaseName, *self._cols(t.DISEASE, "ProbStatus"))
             .select_from(t.DISEASE.join(t.DISEASEDEF, definition.DiseaseDefNum == disease.DiseaseDefNum))
             .where(disease.PatNum == sa.bindparam("pat_num"))
@@ -358,7 +355,7 @@ class FillReader:
         rows = await self._all(session, PROBLEMS, pat_num=pat_num)
         return tuple(Condition(r["DiseaseName"], r["ProbStatus"] == 0) for r in rows)
 
-    def _medications_read(self) -> _Read:
+    def _medications_read(self) -> Read:
         med_pat = t.MEDICATIONPAT.c
         columns = [med_pat.MedicationNum, *self._cols(t.MEDICATIONPAT, "MedDescript")]
         source: sa.FromClause = t.MEDICATIONPAT
@@ -374,7 +371,7 @@ class FillReader:
                 generic.c.MedName.label("GenericName"),
             ]
         today: sa.BindParameter[date] = sa.bindparam("today", type_=med_pat.DateStop.type)
-        return _Read(
+        return Read(
             sa.select(*columns)
             .select_from(source)
             .where(
@@ -397,9 +394,9 @@ class FillReader:
             names.append(name)
         return tuple(names)
 
-    def _referrals_read(self) -> _Read:
+    def _referrals_read(self) -> Read:
         attach, referral = t.REFATTACH.c, t.REFERRAL.c
-        return _Read(
+        return Read(
             sa.select(
                 attach.RefType,
                 *self._cols(t.REFATTACH, "RefDate"),
@@ -427,7 +424,7 @@ class FillReader:
         to = tuple(referral_of(r) for r in rows if r["RefType"] == _REF_TO)
         return replace(data, referred_from=from_, referred_to=to)
 
-    def _coverage_read(self) -> _Read:
+    def _coverage_read(self) -> Read:
         patplan, inssub, insplan = t.PATPLAN.c, t.INSSUB.c, t.INSPLAN.c
         source: sa.FromClause = t.PATPLAN.join(t.INSSUB, inssub.InsSubNum == patplan.InsSubNum).join(
             t.INSPLAN, insplan.PlanNum == inssub.PlanNum
@@ -449,7 +446,7 @@ class FillReader:
         subscriber = models.PATIENT.alias("subscriber")
         source = source.outerjoin(subscriber, subscriber.c.PatNum == inssub.Subscriber)
         columns += [subscriber.c[n].label("Subscriber" + n) for n in _SUBSCRIBER_COLUMNS]
-        return _Read(
+        return Read(
             sa.select(*columns)
             .select_from(source)
             .where(patplan.PatNum == sa.bindparam("pat_num"))

@@ -2,10 +2,11 @@
 
 Every name Open Dental knows is replaced: by its value where the tables this
 service reads hold it, else by what Open Dental prints for a patient without
-such data ("" or "No"). `BLANK` lists the names whose tables are not read yet
-(appointments, procedures, recall, treatment plans, benefits…); a name outside
-`TOKEN_NAMES` is not a token and stays as written. `patientPortalCredentials`
-is never filled: Open Dental creates portal credentials (a write) to fill it.
+such data ("" or "No"). The history tokens (appointments, procedures, the
+treatment plan, recalls…) are `service.tokens_history`. `BLANK` lists the
+names not filled; a name outside `TOKEN_NAMES` is not a token and stays as
+written. `patientPortalCredentials` is never filled: Open Dental creates portal
+credentials (a write) to fill it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from datetime import date, datetime
 from typing import Any
 
 from service import fill_data as d
+from service import fill_history as h
 from service.culture import Culture
 from service.fill_data import Coverage, FillData
+from service.tokens_history import DATE_LAST_GROUPS, HistoryTokens
 
 TOKEN_NAMES = (
     *("activeAllergies", "activeProblems", "address", "age", "apptsAllFuture", "apptDateMonthSpelled"),
@@ -49,25 +52,19 @@ TOKEN_NAMES = (
     *("treatmentPlanProcsPriority", "WirelessPhone", "WkPhone"),
 )
 
-# Known names whose data lives in tables this service does not read yet, with
-# what Open Dental prints without such data.
-_NO = {"dueForBWYN", "dueForPanoYN", "recallScheduledYN"}
-BLANK: dict[str, str] = {
-    name: ("No" if name in _NO else "")
-    for name in (
-        *("apptsAllFuture", "apptDateMonthSpelled", "apptProcs", "apptProvNameFormal", "dateLastAppt"),
-        *("dateTimeLastAppt", "nextSchedApptDate", "nextSchedApptDateT", "nextSchedApptsFam"),
-        *("plannedAppointmentInfo", "dateLastBW", "dateLastExam", "dateLastPanoFMX", "dateLastPerio"),
-        *("dateLastProphy", "dateLastSrp", "treatmentPlanProcs", "treatmentPlanProcsPriority"),
-        *("dateOfLastSavedTP", "tpResponsPartyAddress", "tpResponsPartyCityStZip", "tpResponsPartyNameFL"),
-        *("dateRecallDue", "dueForBWYN", "dueForPanoYN", "famRecallDue", "recallInterval"),
-        *("recallScheduledYN", "insAnnualMax", "insDeductible", "insDeductibleUsed", "insPending"),
+# Known names not filled yet, with what Open Dental prints without their data.
+# `patientPortalCredentials` stays blank: Open Dental writes portal credentials
+# (userweb) to fill it, and the service never writes Open Dental's tables.
+BLANK: dict[str, str] = dict.fromkeys(
+    (
+        *("insAnnualMax", "insDeductible", "insDeductibleUsed", "insPending"),
         *("insRemaining", "insUsed", "insPercentages", "insFreqBW", "insFreqExams", "insFreqPanoFMX"),
         *("insFeeSchedule", "ins2AnnualMax", "ins2Deductible", "ins2DeductibleUsed", "ins2Pending"),
         *("ins2Remaining", "ins2Used", "ins2Percentages", "ins2FreqBW", "ins2FreqExams", "ins2FreqPanoFMX"),
-        *("BillingType", "siteDescription", "famPopups", "patientPortalCredentials"),
-    )
-}
+        "patientPortalCredentials",
+    ),
+    "",
+)
 
 # Which reads (service.fill_data) the tokens need; tokens not listed need only the patient and clock.
 _CLINIC = ("clinicDescription", "clinicAddress", "clinicCityStZip", "clinicPhone")
@@ -100,6 +97,37 @@ NEEDS: dict[str, frozenset[str]] = {
         for name in TOKEN_NAMES
         if name.startswith(("bal", "guarantor")) or name == "famFinUrgNote"
     },
+    **{
+        name: frozenset({h.APPOINTMENTS})
+        for name in (
+            *("dateLastAppt", "dateTimeLastAppt", "nextSchedApptDate", "nextSchedApptDateT"),
+            *("apptsAllFuture", "plannedAppointmentInfo", "apptDateMonthSpelled", "apptProvNameFormal"),
+        )
+    },
+    "nextSchedApptsFam": frozenset({h.APPOINTMENTS, d.FAMILY}),
+    "apptProcs": frozenset({h.APPOINTMENTS, h.PROCEDURES}),
+    **{name: frozenset({h.PROCEDURES, h.CODE_GROUPS}) for name in DATE_LAST_GROUPS},
+    **{
+        name: frozenset({h.PROCEDURES, h.DEFINITIONS, d.PREFERENCES})
+        for name in ("treatmentPlanProcs", "treatmentPlanProcsPriority")
+    },
+    **{
+        name: frozenset({h.TREAT_PLAN})
+        for name in (
+            "dateOfLastSavedTP",
+            "tpResponsPartyAddress",
+            "tpResponsPartyCityStZip",
+            "tpResponsPartyNameFL",
+        )
+    },
+    **{
+        name: frozenset({h.RECALLS, d.PREFERENCES, d.FAMILY})
+        for name in ("dateRecallDue", "dueForBWYN", "dueForPanoYN", "famRecallDue", "recallInterval")
+    },
+    "recallScheduledYN": frozenset({h.RECALLS, d.PREFERENCES, d.FAMILY}),
+    "BillingType": frozenset({h.DEFINITIONS}),
+    "siteDescription": frozenset({h.SITE}),
+    "famPopups": frozenset({h.POPUPS}),
 }
 
 _PRONOUNS = {
@@ -182,9 +210,10 @@ class TokenContext:
         culture: Culture,
         phone: Callable[[str], str],
         real_date: Callable[[Any], date | None],
+        apt_num: int = 0,
     ) -> None:
         self.patient, self.data, self.practice, self.now, self.culture = patient, data, practice, now, culture
-        self.phone, self.real_date = phone, real_date
+        self.phone, self.real_date, self.apt_num = phone, real_date, apt_num
 
     def family_member(self, pat_num: int) -> Mapping[str, Any] | None:
         if pat_num == self.patient["PatNum"]:
@@ -207,6 +236,9 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
     guarantor = data.family[0] if data.family else None
     money = culture.money
     values: dict[str, str] = dict(BLANK)
+    values |= HistoryTokens(
+        p, data.family, data.history, data.preferences, ctx.now, culture, _name_fl, ctx.apt_num
+    ).values()
     pronouns = _PRONOUNS.get(p["Gender"])
     for n, stem in enumerate(("HeShe", "HimHer", "HimselfHerself", "HisHer", "HisHers")):
         values["gender" + stem] = pronouns[n] if pronouns else ""

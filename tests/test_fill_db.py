@@ -208,8 +208,9 @@ async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
     with _statements(engine) as statements:
         await _create(engine, sheet_def, zoe)
     # The definition and patient, the field definitions, one read per table group (preference, provider,
-    # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan), two inserts.
-    assert statements == ["SELECT"] * 12 + ["INSERT", "INSERT"]
+    # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan, appointment,
+    # procedurelog, codegroup, definition, treatplan, recall, site, popup), two inserts.
+    assert statements == ["SELECT"] * 20 + ["INSERT", "INSERT"]
 
 
 async def test_the_fill_reads_share_the_creates_snapshot(
@@ -269,6 +270,9 @@ async def test_a_registration_form_fills_insurance_and_referral_from_their_table
         PlanType="p",
         CarrierNum=carrier,
         EmployerNum=employer,
+        FeeSched=0,
+        IsMedical=0,
+        MonthRenew=0,
     )
     # Zoë (not of Smith's family) subscribes; Smith is her spouse on the plan.
     sub = await _insert(engine, t.INSSUB, PlanNum=plan, Subscriber=zoe, SubscriberID="XYZ123", SubscNote="")
