@@ -132,6 +132,7 @@ class SheetsApi:
             internal_note=request.internal_note,
             practice=Practice.from_settings(self._settings),
             culture=culture(self._settings.culture),
+            apt_num=request.apt_num,
         )
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 

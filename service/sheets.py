@@ -35,6 +35,7 @@ from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType, SheetType, od_n
 from service.errors import InvalidArgument, NotFound
 from service.fill import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
+from service.fill_history import APPOINTMENTS
 from service.models import Sheet, SheetField, now_seconds
 from service.schema import Schema, schema_of
 from service.sessions import Query, Session, SqliteSession, driver_values, run_transaction
@@ -170,11 +171,13 @@ async def create_sheet(
     practice: Practice,
     now: datetime | None = None,
     culture: Culture = EN_US,
+    apt_num: int = 0,
 ) -> int:
     """Create a patient's sheet and its filled-in fields from a SheetDef; returns the new SheetNum.
 
     Raises NotFound for a missing SheetDef or patient and InvalidArgument for a
-    SheetDef of a type the API does not create; then nothing is written.
+    SheetDef of a type the API does not create or an `apt_num` (0: none) that
+    is not one of the patient's appointments; then nothing is written.
     `now` (default: the local time) is the sheet's DateTimeSheet and DateTSheetEdited.
     `practice` is the configured practice; Open Dental's `preference` rows win over it.
     """
@@ -198,6 +201,7 @@ async def create_sheet(
             practice=practice,
             now=at,
             culture=culture,
+            apt_num=apt_num,
         )
 
     return await run_transaction(engine, create, snapshot=True)
@@ -214,6 +218,7 @@ async def _create(
     practice: Practice,
     now: datetime,
     culture: Culture,
+    apt_num: int,
 ) -> int:
     heads = await session.rows(_HEAD, sheet_def_num=sheet_def_num, pat_num=pat_num)
     if not heads:
@@ -240,7 +245,13 @@ async def _create(
         keys = _FILLED
     kind, value = keys[_KIND], keys[_VALUE]
     static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
-    data = await _reader(schema).read(session, head, needs(sheet_type, static_texts), now.date())
+    wanted = needs(sheet_type, static_texts)
+    if apt_num:
+        # The appointment is checked against the patient's even when no token uses it.
+        wanted.add(APPOINTMENTS)
+    data = await _reader(schema).read(session, head, wanted, now.date())
+    if apt_num and not any(a.apt_num == apt_num and a.pat_num == pat_num for a in data.history.appointments):
+        raise InvalidArgument("AptNum is not an appointment of this patient.", field="AptNum")
     # Every column is written: the ones not copied with the model's defaults,
     # the ones the model does not know with their type's neutral value.
     sheet = (
@@ -260,7 +271,13 @@ async def _create(
     sheet_table = schema.writable(models.SHEET)
     sheet_num = await session.insert(sheet_table, sheet)
     filler = Filler(
-        head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
+        head,
+        practice.with_preferences(data.preferences),
+        now,
+        sheet_type,
+        data=data,
+        culture=culture,
+        apt_num=apt_num,
     )
     constants = _FIELD_DEFAULTS | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
     field_table = schema.writable(models.SHEETFIELD)

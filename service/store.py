@@ -313,6 +313,7 @@ class SheetStore:
         practice: Practice,
         culture: Culture = EN_US,
         now: datetime | None = None,
+        apt_num: int = 0,
     ) -> int:
         """A new sheet filled in by Open Dental's rules (`service.sheets.create_sheet`); its SheetNum."""
         try:
@@ -324,6 +325,7 @@ class SheetStore:
                 practice=practice,
                 culture=culture,
                 now=now,
+                apt_num=apt_num,
             )
         except sa.exc.DBAPIError as exc:
             if not is_outage(exc):

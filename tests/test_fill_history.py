@@ -17,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db, fill_tables, models
 from service.enums import SheetFieldType, SheetType
+from service.errors import InvalidArgument
 from service.models import SheetDef, SheetFieldDef
+from service.sheets import create_sheet
 from service.tokens_history import interval_text, tooth_number
+from tests.test_fill import NOW, PRACTICE
 from tests.test_sheets import _add_def, _create, _fields, _statements
 
 t = fill_tables
@@ -381,3 +384,63 @@ async def test_a_letter_reads_only_the_groups_its_tokens_need(od: AsyncEngine) -
         await _create(engine, letter, pat)
     # Definition and patient, field definitions, appointment, popup; two inserts.
     assert statements == ["SELECT"] * 4 + ["INSERT", "INSERT"]
+
+
+async def _letter_for_appointment(engine: AsyncEngine, pat_num: int, apt_num: int) -> str:
+    letter = await _add_def(
+        engine,
+        SheetDef(Description="Appointment letter", SheetType=int(SheetType.PatientLetter)),
+        [
+            SheetFieldDef(
+                FieldType=int(SheetFieldType.StaticText),
+                FieldValue="[apptDateMonthSpelled]|[apptProcs]|[apptProvNameFormal]",
+            )
+        ],
+    )
+    sheet_num = await create_sheet(
+        engine,
+        sheet_def_num=letter,
+        pat_num=pat_num,
+        internal_note="",
+        practice=PRACTICE,
+        now=NOW,
+        apt_num=apt_num,
+    )
+    (field,) = await _fields(engine, sheet_num)
+    return str(field["FieldValue"])
+
+
+async def test_the_requests_appointment_fills_its_date_procedures_and_provider(od: AsyncEngine) -> None:
+    engine = od
+    pat = await _patient(engine, FName="Ann")
+    doctor = await _insert(
+        engine, t.PROVIDER, Abbr="D", ItemOrder=0, LName="Doe", FName="Jane", MI="A", Suffix="DDS", IsHidden=0
+    )
+    apt = await _appointment(engine, pat, datetime(2027, 1, 5, 9, 0), 1, ProvNum=doctor)
+    other = await _appointment(engine, pat, datetime(2027, 2, 5, 9, 0), 1, ProvNum=doctor + 100)
+    crown = await _code(engine, "D2740", "CrnPorc", TreatArea=2, Descript="Crown", LaymanTerm="Cap")
+    filling = await _code(engine, "D2392", "C2", TreatArea=1, Descript="Resin, two surfaces")
+    exam = await _code(engine, "D0120", TreatArea=3, Descript="Periodic exam")
+    await _proc(engine, pat, crown, date(2027, 1, 5), 1, AptNum=apt, ToothNum="30")
+    await _proc(engine, pat, filling, date(2027, 1, 5), 1, AptNum=apt, ToothNum="14", Surf="MO")
+    await _proc(engine, pat, exam, date(2027, 1, 5), 1, AptNum=apt)
+    await _proc(engine, pat, exam, date(2027, 1, 5), 6, AptNum=apt)  # deleted
+    await _proc(engine, pat, exam, date(2027, 2, 5), 1, AptNum=other)
+    assert await _letter_for_appointment(engine, pat, apt) == (
+        "January 05, 2027|Cap #30\r\nResin, two surfaces #14-MO\r\nPeriodic exam|Jane A. Doe, DDS"
+    )
+    # A provider that is gone prints nothing.
+    assert await _letter_for_appointment(engine, pat, other) == "February 05, 2027|Periodic exam|"
+    # Without an appointment the three are blank, as in Open Dental's API.
+    assert await _letter_for_appointment(engine, pat, 0) == "||"
+
+
+async def test_an_appointment_of_another_patient_is_refused_and_nothing_is_written(od: AsyncEngine) -> None:
+    engine = od
+    pat, stranger = await _patient(engine, FName="Ann"), await _patient(engine, FName="Bo")
+    theirs = await _appointment(engine, stranger, datetime(2027, 1, 5, 9, 0), 1)
+    for apt_num in (theirs, theirs + 1000):
+        with pytest.raises(InvalidArgument, match=r"AptNum is not an appointment of this patient\."):
+            await _letter_for_appointment(engine, pat, apt_num)
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(models.SHEET))).scalar_one() == 0

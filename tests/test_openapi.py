@@ -177,7 +177,7 @@ def test_create_sheets_body_carries_the_field_rules() -> None:
     body = OPERATIONS["CreateSheet"][2]["requestBody"]
     assert body["required"] is True
     schema = _deref(body["content"]["application/json"]["schema"])
-    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote"]
+    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote", "AptNum"]
     assert schema["required"] == ["SheetDefNum", "PatNum"]
     assert schema["properties"]["PatNum"] == {
         "type": "integer",
