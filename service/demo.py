@@ -269,7 +269,8 @@ def _letter() -> list[SheetFieldDef]:
         200,
         "Thank you for choosing [practiceTitle]. Your last visit was on [dateLastAppt] (exam [dateLastExam], "
         "cleaning [dateLastProphy], bitewings [dateLastBW]); your next appointment is on "
-        "[nextSchedApptDateT]. Your cleaning is due on [dateRecallDue] (every [recallInterval]).\r\n"
+        "[nextSchedApptDateT]. Your cleaning is due on [dateRecallDue] (every [recallInterval]). "
+        "Your [carrierName] plan pays up to [insAnnualMax] a year: [insUsed] used, [insRemaining] left.\r\n"
         "Treatment planned on [dateOfLastSavedTP]:\r\n[treatmentPlanProcs]",
         grow=True,
     )

@@ -153,6 +153,7 @@ async def _history(conn: AsyncConnection, pat_num: int, provider: int) -> None:
         )
     # Code groups as Open Dental's conversion makes them (CodeGroupFixed: BW 1, PanoFMX 2, Exam 3,
     # Perio 4, Prophy 5, SRP 6).
+    groups = {}
     for fixed, (name, group_codes) in enumerate(
         (
             ("BWs", "D0272,D0274"),
@@ -164,7 +165,7 @@ async def _history(conn: AsyncConnection, pat_num: int, provider: int) -> None:
         ),
         start=1,
     ):
-        await _insert(
+        groups[fixed] = await _insert(
             conn,
             t.CODEGROUP,
             GroupName=name,
@@ -245,6 +246,7 @@ async def _history(conn: AsyncConnection, pat_num: int, provider: int) -> None:
         .where(models.PATIENT.c.PatNum == pat_num)
         .values(BillingType=billing, SiteNum=site)
     )
+    await _insurance(conn, pat_num, last, groups[1])
     await _insert(
         conn,
         t.POPUP,
@@ -253,4 +255,74 @@ async def _history(conn: AsyncConnection, pat_num: int, provider: int) -> None:
         PopupLevel=0,
         IsArchived=0,
         DateTimeDisabled=models.NO_DATETIME,
+    )
+
+
+async def _insurance(conn: AsyncConnection, pat_num: int, last: date, bitewing_group: int) -> None:
+    # A plan whose benefit year starts in the month of the last visit, so that visit's claim is in it.
+    fees = await _insert(conn, t.FEESCHED, Description="Delta PPO", IsHidden=0)
+    carrier = await _insert(
+        conn,
+        t.CARRIER,
+        CarrierName="Delta Dental of Oregon",
+        Address="PO Box 40384",
+        Address2="",
+        City="Portland",
+        State="OR",
+        Zip="97240",
+        Phone="8005521366",
+    )
+    plan = await _insert(
+        conn,
+        t.INSPLAN,
+        GroupName="Springfield Schools",
+        GroupNum="SPS-100",
+        PlanNote="",
+        FeeSched=fees,
+        PlanType="p",
+        CarrierNum=carrier,
+        EmployerNum=0,
+        IsMedical=0,
+        MonthRenew=last.month,
+    )
+    sub = await _insert(conn, t.INSSUB, PlanNum=plan, Subscriber=pat_num, SubscriberID="ZA1234", SubscNote="")
+    await _insert(conn, t.PATPLAN, PatNum=pat_num, Ordinal=1, Relationship=0, InsSubNum=sub)
+    benefit = {
+        "PlanNum": plan,
+        "PatPlanNum": 0,
+        "CovCatNum": 0,
+        "Percent": -1,
+        "MonetaryAmt": -1.0,
+        "TimePeriod": 1,
+        "QuantityQualifier": 0,
+        "Quantity": 0,
+        "CodeNum": 0,
+        "CoverageLevel": 1,
+        "CodeGroupNum": 0,
+    }
+    await _insert(conn, t.BENEFIT, **benefit | {"BenefitType": 5, "MonetaryAmt": 1500.0})
+    await _insert(conn, t.BENEFIT, **benefit | {"BenefitType": 2, "MonetaryAmt": 50.0})
+    for order, (name, kind, percent) in enumerate(
+        (("Diagnostic", 2, 100), ("Preventive", 12, 100), ("Restorative", 4, 80))
+    ):
+        category = await _insert(
+            conn, t.COVCAT, Description=name, CovOrder=order, IsHidden=0, EbenefitCat=kind
+        )
+        await _insert(
+            conn, t.BENEFIT, **benefit | {"BenefitType": 1, "CovCatNum": category, "Percent": percent}
+        )
+    frequency = {"BenefitType": 5, "CodeGroupNum": bitewing_group, "QuantityQualifier": 1, "Quantity": 1}
+    await _insert(conn, t.BENEFIT, **benefit | frequency | {"CoverageLevel": 0})
+    await _insert(
+        conn,
+        t.CLAIMPROC,
+        ProcNum=0,
+        PatNum=pat_num,
+        InsPayEst=175.0,
+        DedApplied=50.0,
+        Status=1,
+        InsPayAmt=175.0,
+        PlanNum=plan,
+        ProcDate=last,
+        InsSubNum=sub,
     )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from service import fill_tables as t
 from service import models
+from service.fill_benefits import BENEFITS, CLAIMS, Benefit, BenefitReader, ClaimHistory
 from service.fill_history import History, HistoryReader
 from service.fill_query import Read, columns
 from service.schema import Schema
@@ -34,7 +35,7 @@ ALLERGIES, PROBLEMS, MEDICATIONS, REFERRALS, INSURANCE = (
     "patplan",
 )
 _OWN = frozenset({PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY, ALLERGIES, PROBLEMS, MEDICATIONS})
-_OWN |= {REFERRALS, INSURANCE}
+_OWN |= {REFERRALS, INSURANCE, BENEFITS, CLAIMS}
 PRACTICE_PREFERENCES = (
     "PracticeTitle",
     "PracticeAddress",
@@ -154,6 +155,14 @@ class Coverage:
     employer: str = ""
     # The subscriber's patient row (FName, LName, MiddleI, Preferred, Birthdate), in the family or not.
     subscriber_row: Mapping[str, Any] | None = None
+    ordinal: int = 0
+    pat_plan_num: int = 0
+    ins_sub_num: int = 0
+    plan_num: int = 0
+    is_medical: bool = False
+    month_renew: int = 0
+    # FeeScheds.GetDescription of insplan.FeeSched ("" when there is none).
+    fee_schedule: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,17 +181,20 @@ class FillData:
     referred_to: tuple[Referral, ...] = ()
     coverage: tuple[Coverage, ...] = ()
     history: History = field(default_factory=History)
+    benefits: tuple[Benefit, ...] = ()
+    claims: tuple[ClaimHistory, ...] = ()
 
 
 class FillReader:
     """The fill reads of one database's schema, built once; `read` runs those a sheet
     needs over a create's session (its transaction, its snapshot)."""
 
-    __slots__ = ("_history", "_reads", "_schema")
+    __slots__ = ("_benefits", "_history", "_reads", "_schema")
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
         self._history = HistoryReader(schema)
+        self._benefits = BenefitReader(schema)
         self._reads: dict[str, Read] = {}
         has = schema.has
         if has(t.PREFERENCE):
@@ -240,6 +252,10 @@ class FillReader:
             data = await self._referrals(session, data, pat_num)
         if INSURANCE in needs and INSURANCE in reads:
             data = replace(data, coverage=await self._coverage(session, pat_num))
+        if BENEFITS in needs and (benefits := await self._benefits.benefits(session, pat_num)) is not None:
+            data = replace(data, benefits=benefits)
+        if CLAIMS in needs and (claims := await self._benefits.claims(session, pat_num, today)) is not None:
+            data = replace(data, claims=claims)
         if needs - _OWN:
             data = replace(data, history=await self._history.read(session, patient, needs))
         return data
@@ -430,10 +446,19 @@ class FillReader:
             t.INSPLAN, insplan.PlanNum == inssub.PlanNum
         )
         columns: list[Any] = [
-            *self._cols(t.PATPLAN, "Relationship"),
+            patplan.PatPlanNum,
+            patplan.InsSubNum,
+            insplan.PlanNum,
+            *self._cols(t.PATPLAN, "Relationship", "Ordinal"),
             *self._cols(t.INSSUB, "Subscriber", "SubscriberID", "SubscNote"),
             *self._cols(t.INSPLAN, "GroupName", "GroupNum", "PlanNote", "PlanType"),
+            *self._cols(t.INSPLAN, "IsMedical", "MonthRenew"),
         ]
+        if self._schema.has(t.FEESCHED):
+            fee = t.FEESCHED
+            source = source.outerjoin(fee, fee.c.FeeSchedNum == insplan.FeeSched)
+            columns += [fee.c.Description.label("FeeSchedDescription")]
+            columns += [fee.c.IsHidden.label("FeeSchedHidden")]
         if self._schema.has(t.CARRIER):
             source = source.outerjoin(t.CARRIER, t.CARRIER.c.CarrierNum == insplan.CarrierNum)
             columns += [
@@ -479,6 +504,20 @@ class FillReader:
                     if r["SubscriberPatNum"] is not None
                     else None
                 ),
+                ordinal=r["Ordinal"],
+                pat_plan_num=r["PatPlanNum"],
+                ins_sub_num=r["InsSubNum"],
+                plan_num=r["PlanNum"],
+                is_medical=bool(r["IsMedical"]),
+                month_renew=r["MonthRenew"],
+                fee_schedule=_fee_schedule(r),
             )
             for r in rows
         )
+
+
+def _fee_schedule(r: Mapping[str, Any]) -> str:
+    description = r.get("FeeSchedDescription")
+    if description is None:
+        return ""
+    return str(description) + (" (hidden)" if r["FeeSchedHidden"] else "")

@@ -116,6 +116,8 @@ class History:
     appointments: tuple[Appointment, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     code_groups: Mapping[int, CodeGroup] = field(default_factory=dict)
+    # Every code group's ItemOrder, by CodeGroupNum (benefits sort by it).
+    code_group_orders: Mapping[int, int] = field(default_factory=dict)
     definitions: Mapping[tuple[int, int], Definition] = field(default_factory=dict)
     treat_plan: TreatPlan | None = None
     recalls: tuple[Recall, ...] = ()
@@ -151,8 +153,7 @@ class HistoryReader:
         if has(t.CODEGROUP):
             self._reads[CODE_GROUPS] = Read(
                 sa.select(t.CODEGROUP.c.CodeGroupNum, *self._cols(t.CODEGROUP, "ProcCodes", "CodeGroupFixed"))
-                .add_columns(*self._cols(t.CODEGROUP, "IsHidden", "ShowInAgeLimit"))
-                .where(t.CODEGROUP.c.CodeGroupFixed.in_(_FIXED_GROUPS))
+                .add_columns(*self._cols(t.CODEGROUP, "IsHidden", "ShowInAgeLimit", "ItemOrder"))
                 .order_by(*self._cols(t.CODEGROUP, "ItemOrder"), t.CODEGROUP.c.CodeGroupNum)
             )
         if has(t.DEFINITION):
@@ -303,7 +304,9 @@ class HistoryReader:
             rows = await reads[PROCEDURES].all(session, pat_num=pat_num)
             history = replace(history, procedures=tuple(_procedure(r) for r in rows))
         if CODE_GROUPS in needs and CODE_GROUPS in reads:
-            history = replace(history, code_groups=_code_groups(await reads[CODE_GROUPS].all(session)))
+            rows = await reads[CODE_GROUPS].all(session)
+            orders = {r["CodeGroupNum"]: r["ItemOrder"] for r in rows}
+            history = replace(history, code_groups=_code_groups(rows), code_group_orders=orders)
         if DEFINITIONS in needs and DEFINITIONS in reads:
             rows = await reads[DEFINITIONS].all(session)
             definitions = {
@@ -381,7 +384,7 @@ def _code_groups(rows: list[dict[str, Any]]) -> dict[int, CodeGroup]:
     groups: dict[int, CodeGroup] = {}
     for r in rows:
         fixed = r["CodeGroupFixed"]
-        if fixed in groups or (r["IsHidden"] and not r["ShowInAgeLimit"]):
+        if fixed not in _FIXED_GROUPS or fixed in groups or (r["IsHidden"] and not r["ShowInAgeLimit"]):
             continue
         codes = frozenset(c.strip() for c in (r["ProcCodes"] or "").split(",") if c.strip())
         groups[fixed] = CodeGroup(r["CodeGroupNum"], codes)

@@ -18,8 +18,10 @@ from typing import Any
 from service import fill_data as d
 from service import fill_history as h
 from service.culture import Culture
+from service.fill_benefits import BENEFITS, CLAIMS
 from service.fill_data import Coverage, FillData
 from service.tokens_history import DATE_LAST_GROUPS, HistoryTokens
+from service.tokens_insurance import FREQUENCY_GROUPS, choose_plans, insurance_values
 
 TOKEN_NAMES = (
     *("activeAllergies", "activeProblems", "address", "age", "apptsAllFuture", "apptDateMonthSpelled"),
@@ -52,19 +54,10 @@ TOKEN_NAMES = (
     *("treatmentPlanProcsPriority", "WirelessPhone", "WkPhone"),
 )
 
-# Known names not filled yet, with what Open Dental prints without their data.
+# Known names never filled, with what Open Dental prints without their data.
 # `patientPortalCredentials` stays blank: Open Dental writes portal credentials
-# (userweb) to fill it, and the service never writes Open Dental's tables.
-BLANK: dict[str, str] = dict.fromkeys(
-    (
-        *("insAnnualMax", "insDeductible", "insDeductibleUsed", "insPending"),
-        *("insRemaining", "insUsed", "insPercentages", "insFreqBW", "insFreqExams", "insFreqPanoFMX"),
-        *("insFeeSchedule", "ins2AnnualMax", "ins2Deductible", "ins2DeductibleUsed", "ins2Pending"),
-        *("ins2Remaining", "ins2Used", "ins2Percentages", "ins2FreqBW", "ins2FreqExams", "ins2FreqPanoFMX"),
-        "patientPortalCredentials",
-    ),
-    "",
-)
+# (userweb, ehrmeasureevent) to fill it, and the service never writes Open Dental's tables.
+BLANK: dict[str, str] = {"patientPortalCredentials": ""}
 
 # Which reads (service.fill_data) the tokens need; tokens not listed need only the patient and clock.
 _CLINIC = ("clinicDescription", "clinicAddress", "clinicCityStZip", "clinicPhone")
@@ -128,6 +121,23 @@ NEEDS: dict[str, frozenset[str]] = {
     "BillingType": frozenset({h.DEFINITIONS}),
     "siteDescription": frozenset({h.SITE}),
     "famPopups": frozenset({h.POPUPS}),
+    "insFeeSchedule": frozenset({d.INSURANCE}),
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS})
+        for prefix in ("", "2")
+        for name in ("AnnualMax", "Deductible", "Percentages")
+    },
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, h.CODE_GROUPS})
+        for prefix in ("", "2")
+        for name in FREQUENCY_GROUPS
+    },
+    **{f"ins{prefix}DeductibleUsed": frozenset({d.INSURANCE, CLAIMS}) for prefix in ("", "2")},
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, CLAIMS})
+        for prefix in ("", "2")
+        for name in ("Pending", "Used", "Remaining")
+    },
 }
 
 _PRONOUNS = {
@@ -221,8 +231,8 @@ class TokenContext:
         return next((m for m in self.data.family if m["PatNum"] == pat_num), None)
 
     def coverage(self, ordinal: int) -> Coverage | None:
-        plans = self.data.coverage
-        return plans[ordinal] if len(plans) > ordinal else None
+        """The primary (0) or secondary (1) plan, as Open Dental chooses them (PatPlans.GetOrdinal)."""
+        return choose_plans(self.data.coverage)[ordinal]
 
     def short_date(self, value: Any) -> str:
         real = self.real_date(value)
@@ -239,6 +249,16 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
     values |= HistoryTokens(
         p, data.family, data.history, data.preferences, ctx.now, culture, _name_fl, ctx.apt_num
     ).values()
+    values |= insurance_values(
+        coverage=data.coverage,
+        benefits=data.benefits,
+        claims=data.claims,
+        code_groups=data.history.code_groups,
+        group_orders=data.history.code_group_orders,
+        pat_num=p["PatNum"],
+        today=today,
+        culture=culture,
+    )
     pronouns = _PRONOUNS.get(p["Gender"])
     for n, stem in enumerate(("HeShe", "HimHer", "HimselfHerself", "HisHer", "HisHers")):
         values["gender" + stem] = pronouns[n] if pronouns else ""

@@ -98,6 +98,7 @@ async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> No
                 )
                 assert re.search(r"next appointment is on \d\d/\d\d/\d{4}  10:30 AM\.", text), text
                 assert "(every 6m)." in text
+                assert "plan pays up to $1,500.00 a year: $175.00 used, $1,325.00 left." in text
                 assert text.endswith("D2740, #30- CrnPorc, $1,250.00"), text
             elif command.startswith("curl") and " -o " not in command:
                 json.loads(out)
