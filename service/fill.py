@@ -7,8 +7,9 @@ Dental fills for the sheet's type: a Consent fills `patient.nameFL` and
 salutation and the provider, a PatientForm the patient's columns, radio groups
 (Gender, Position, Prefer*Method, StudentStatus, ins*Relat), ICE and
 insurance, a MedicalHistory names, ICE, `allergy:`/`problem:` check boxes and
-`inputMedN` fields, an ExamSheet names, gender, the provider and the sheet's
-time. Everything else keeps the definition's FieldValue.
+`inputMedN` fields, an ExamSheet names, gender, race, the provider and the
+sheet's time. Everything else keeps the definition's FieldValue. A letter's
+StaticText then expands `[ExamSheet:Description;Field]` (`service.exam_refs`).
 
 Values come from the patient row and `FillData` (Open Dental's other tables,
 read by `service.fill_data`); dates, times and money are formatted for the
@@ -25,11 +26,14 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from service import fill_data as d
+from service import fill_history as h
 from service.culture import EN_US, Culture
 from service.enums import SheetFieldType, SheetType
+from service.exam_refs import LETTER_TYPES, expand
 from service.fill_data import FillData
 from service.settings import Settings
 from service.tokens import TokenContext, name_fl, name_fl_formal, needs_of, salutation, token_values
+from service.tokens_history import race_name
 
 # The patient columns filling reads; the caller selects exactly these.
 PATIENT_COLUMNS = (
@@ -140,13 +144,13 @@ _RADIOS_BY_TYPE: dict[int, frozenset[str]] = {
         {"Gender", "Position", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod"}
         | {"StudentStatus", "ins1Relat", "ins2Relat"}
     ),
-    SheetType.ExamSheet: frozenset({"Gender"}),
+    SheetType.ExamSheet: frozenset({"Gender", "Race"}),
 }
 _NEEDS_BY_TYPE: dict[int, frozenset[str]] = {
     SheetType.PatientLetter: frozenset({d.PREFERENCES, d.PROVIDER}),
     SheetType.PatientForm: frozenset({d.NOTE, d.FAMILY, d.REFERRALS, d.INSURANCE}),
     SheetType.MedicalHistory: frozenset({d.NOTE, d.ALLERGIES, d.PROBLEMS, d.MEDICATIONS}),
-    SheetType.ExamSheet: frozenset({d.PREFERENCES, d.PROVIDER}),
+    SheetType.ExamSheet: frozenset({d.PREFERENCES, d.PROVIDER, h.RACES}),
 }
 
 
@@ -282,6 +286,7 @@ class Filler:
             "PreferRecallMethod": _enum_name(_CONTACT_METHODS, p["PreferRecallMethod"]),
             # CHAR(1) comes back space-padded from PostgreSQL.
             "StudentStatus": _STUDENT_STATUSES.get(p["StudentStatus"].strip(), ""),
+            "Race": race_name(data.history.races),
         }
         for n, plan in enumerate(data.coverage[:2], start=1):
             checked[f"ins{n}Relat"] = _enum_name(_RELATIONSHIPS, plan.relationship)
@@ -304,7 +309,11 @@ class Filler:
         tokens = self._tokens
         if tokens is None:
             tokens = self._tokens = token_values(self._context, self._age)
-        return _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
+        filled = _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
+        if self._sheet_type in LETTER_TYPES:
+            # After the tokens, as Open Dental does.
+            filled = expand(filled, self._data.exam_fields)
+        return filled
 
     def value(self, field_type: int, field_name: str, field_value: str, radio_button_value: str) -> str:
         """The FieldValue a new sheet's field starts with, given its definition's.

@@ -10,7 +10,7 @@ prints for a patient without such data.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from service import fill_tables as t
 from service import models
+from service.exam_refs import ExamField, ExamReader
 from service.fill_benefits import BENEFITS, CLAIMS, Benefit, BenefitReader, ClaimHistory
 from service.fill_history import History, HistoryReader
 from service.fill_query import Read, columns
@@ -183,18 +184,21 @@ class FillData:
     history: History = field(default_factory=History)
     benefits: tuple[Benefit, ...] = ()
     claims: tuple[ClaimHistory, ...] = ()
+    # The fields `[ExamSheet:…;…]` references may name.
+    exam_fields: tuple[ExamField, ...] = ()
 
 
 class FillReader:
     """The fill reads of one database's schema, built once; `read` runs those a sheet
     needs over a create's session (its transaction, its snapshot)."""
 
-    __slots__ = ("_benefits", "_history", "_reads", "_schema")
+    __slots__ = ("_benefits", "_exams", "_history", "_reads", "_schema")
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
         self._history = HistoryReader(schema)
         self._benefits = BenefitReader(schema)
+        self._exams = ExamReader()
         self._reads: dict[str, Read] = {}
         has = schema.has
         if has(t.PREFERENCE):
@@ -224,10 +228,15 @@ class FillReader:
         return await self._reads[part].all(session, **params)
 
     async def read(
-        self, session: Session, patient: Mapping[str, Any], needs: Collection[str], today: date
+        self,
+        session: Session,
+        patient: Mapping[str, Any],
+        needs: Collection[str],
+        today: date,
+        exam_references: Sequence[tuple[str, str]] = (),
     ) -> FillData:
         """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum,
-        SiteNum, SuperFamily)."""
+        SiteNum, SuperFamily), and the fields the `[ExamSheet:Description;Field]` references name."""
         needs = frozenset(needs)
         reads = self._reads
         data = FillData()
@@ -258,6 +267,8 @@ class FillReader:
             data = replace(data, claims=claims)
         if needs - _OWN:
             data = replace(data, history=await self._history.read(session, patient, needs))
+        if exam_references:
+            data = replace(data, exam_fields=await self._exams.read(session, pat_num, exam_references))
         return data
 
     def _preferences_read(self) -> Read:

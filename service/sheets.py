@@ -33,6 +33,7 @@ from service.culture import EN_US, Culture
 from service.db import row
 from service.enums import CREATABLE_SHEET_TYPES, SheetFieldType, SheetType, od_name
 from service.errors import InvalidArgument, NotFound
+from service.exam_refs import references
 from service.fill import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
 from service.fill_data import FillReader
 from service.fill_history import APPOINTMENTS
@@ -244,12 +245,13 @@ async def _create(
         chosen = for_language(field_defs, language, key=_LANGUAGE)
         keys = _FILLED
     kind, value = keys[_KIND], keys[_VALUE]
-    static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
+    static_texts = [f[value] for f in chosen if f[kind] == SheetFieldType.StaticText]
     wanted = needs(sheet_type, static_texts)
     if apt_num:
         # The appointment is checked against the patient's even when no token uses it.
         wanted.add(APPOINTMENTS)
-    data = await _reader(schema).read(session, head, wanted, now.date())
+    exams = references(sheet_type, static_texts)
+    data = await _reader(schema).read(session, head, wanted, now.date(), exams)
     if apt_num and not any(a.apt_num == apt_num and a.pat_num == pat_num for a in data.history.appointments):
         raise InvalidArgument("AptNum is not an appointment of this patient.", field="AptNum")
     # Every column is written: the ones not copied with the model's defaults,

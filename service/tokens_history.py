@@ -47,6 +47,31 @@ _PANO_CODES = {"D0210", "D0330"}
 _DEFAULT_PROPHY_TYPE, _DEFAULT_PERIO_TYPE = 1, 3
 
 
+def race_name(hierarchical_codes: Sequence[str]) -> str:
+    """PatientRaces.GetPatientRaceOldFromPatientRaces: the old race enum name of CDC hierarchical codes."""
+
+    def has(code: str, *, exact: bool = False) -> bool:
+        return any(c == code or (not exact and c.startswith(code + ".")) for c in hierarchical_codes)
+
+    hispanic = has("E1")
+    if has("R5"):
+        return "HispanicLatino" if hispanic else "White"
+    if has("R3"):
+        return "BlackHispanic" if hispanic else "AfricanAmerican"
+    # R4 exactly is "Aboriginal" (CDC 2076-8, Native Hawaiian or Other Pacific Islander, is R4).
+    if has("R4", exact=True):
+        return "Aboriginal"
+    if has("R1"):
+        return "AmericanIndian"
+    if has("R2"):
+        return "Asian"
+    if has("R4"):
+        return "HawaiiOrPacIsland"
+    if has("R9", exact=True):
+        return "Other"
+    return "Unknown"
+
+
 def interval_text(value: int) -> str:
     """Open Dental's Interval.ToString: an int packed as years|months|weeks|days bytes, as `1y6m1d`."""
     days, weeks, months, years = (value >> shift & 0xFF for shift in (0, 8, 16, 24))
