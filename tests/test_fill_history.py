@@ -20,6 +20,7 @@ from service.enums import SheetFieldType, SheetType
 from service.errors import InvalidArgument
 from service.models import SheetDef, SheetFieldDef
 from service.sheets import create_sheet
+from service.tokens import BLANK, TOKEN_NAMES
 from service.tokens_history import interval_text, tooth_number
 from tests.test_fill import NOW, PRACTICE
 from tests.test_sheets import _add_def, _create, _fields, _statements
@@ -444,3 +445,30 @@ async def test_an_appointment_of_another_patient_is_refused_and_nothing_is_writt
             await _letter_for_appointment(engine, pat, apt_num)
     async with engine.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(models.SHEET))).scalar_one() == 0
+
+
+async def test_without_open_dentals_tables_every_token_reads_as_no_data(engine: AsyncEngine) -> None:
+    # The embedded database has the fill tables (init-db); drop them to see a database without them.
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: fill_tables.METADATA.drop_all(sync, checkfirst=True))
+    pat = await _patient(engine, FName="Ann")
+    template = "|".join(f"[{name}]" for name in TOKEN_NAMES if name not in NOT_HISTORY)
+    values = (await _text(engine, template, pat)).split("|")
+    assert set(values) == {"", "No"}
+
+
+# Tokens with a value without Open Dental's other tables (the patient row, the clock, the practice).
+NOT_HISTORY = {
+    *("age", "dateToday", "dateTodayLong", "timeNow", "PatNum", "nameF", "nameFL", "nameL", "nameLF"),
+    *("namePreferredOrFirst", "salutation", "nameFLFormal", "gender", "cityStateZip", "premedicateYN"),
+    *("practiceTitle", "balTotal", "bal_0_30", "bal_31_60", "bal_61_90", "balOver90", "balInsEst"),
+    *("balTotalMinusInsEst", "guarantorNameF", "guarantorNameFL", "guarantorNameL", "guarantorNameLF"),
+    *("clinicDescription", "clinicAddress", "clinicCityStZip", "clinicPhone", "clinicPatDescription"),
+    *("clinicPatAddress", "clinicPatCityStZip", "clinicPatPhone", "clinicCurDescription", "clinicCurAddress"),
+    *("clinicCurCityStZip", "clinicCurPhone"),
+    *(name for name in TOKEN_NAMES if name.startswith("gender")),
+}
+
+
+def test_only_the_portal_credentials_are_blank_by_construction() -> None:
+    assert BLANK == {"patientPortalCredentials": ""}
