@@ -21,7 +21,7 @@ from service import fill_tables as t
 from service import models
 from service.exam_refs import ExamField, ExamReader
 from service.fill_benefits import BENEFITS, CLAIMS, Benefit, BenefitReader, ClaimHistory
-from service.fill_history import History, HistoryReader
+from service.fill_history import History, HistoryReader, formal_name
 from service.fill_query import Read, columns
 from service.schema import Schema
 from service.sessions import Session
@@ -85,12 +85,18 @@ class Provider:
     first: str = ""
     last: str = ""
     suffix: str = ""
+    middle: str = ""
 
     @property
     def formal_name(self) -> str:
-        """Open Dental's GetFormalName: "First Last, Suffix"."""
+        """Providers.GetFormalName(provNum): "First Last, Suffix" (the `patient.priProvNameFL` field)."""
         name = f"{self.first} {self.last}"
         return f"{name}, {self.suffix}" if self.suffix else name
+
+    @property
+    def formal_name_with_initial(self) -> str:
+        """Provider.GetFormalName(): "First M. Last, Suffix" (the `[priProvNameFormal]` token)."""
+        return formal_name(self.first, self.middle, self.last, self.suffix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +287,7 @@ class FillReader:
 
     def _provider_reads(self) -> tuple[Read, Read]:
         prov = t.PROVIDER.c
-        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
+        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix", "MI")
         wanted = sa.select(*columns).where(prov.ProvNum == sa.bindparam("wanted"))
         order = self._cols(t.PROVIDER, "ItemOrder")
         first = (
@@ -305,7 +311,7 @@ class FillReader:
         if not rows:
             return None
         row = rows[0]
-        return Provider(row["FName"], row["LName"], row["Suffix"])
+        return Provider(row["FName"], row["LName"], row["Suffix"], row["MI"] or "")
 
     _CLINIC_NAMES = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
 

@@ -340,7 +340,8 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
         "PatNum": str(p["PatNum"]),
         "practiceTitle": practice.title,
         "premedicateYN": "Yes" if p["Premed"] else "No",
-        "priProvNameFormal": data.provider.formal_name if data.provider else "",
+        # The provider's own GetFormalName, with the middle initial (the letter's field has none).
+        "priProvNameFormal": data.provider.formal_name_with_initial if data.provider else "",
         "referredFrom": _referred_from(data.referred_from),
         "referredTo": "\r\n".join(
             " ".join(

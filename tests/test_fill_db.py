@@ -122,12 +122,15 @@ async def test_a_patient_letter_has_the_provider_the_practice_from_preference_an
         "Real Dental Group",
         "9 Real Road",
         "Salem, OR  97301",
-        "Jane Doe, DDS|Springfield Dental Downtown|200 Center Street|(541)555-0123|Real Dental Group",
+        # The token has the middle initial (Provider.GetFormalName), the field not (Providers.GetFormalName).
+        "Jane A. Doe, DDS|Springfield Dental Downtown|200 Center Street|(541)555-0123|Real Dental Group",
     ]
     # A patient without a clinic gets the practice (from preference) for the clinic tokens.
     smith = await _pat_num(engine, "DEMO-2")
     smith_values = [f["FieldValue"] for f in await _fields(engine, await _create(engine, letter, smith))]
-    assert smith_values[-1] == "Jane Doe, DDS|Real Dental Group|9 Real Road|(503)555-0100|Real Dental Group"
+    assert smith_values[-1] == (
+        "Jane A. Doe, DDS|Real Dental Group|9 Real Road|(503)555-0100|Real Dental Group"
+    )
 
 
 async def test_a_definition_with_every_token_fills_each_known_one_and_keeps_an_unknown_one(
@@ -148,7 +151,7 @@ async def test_a_definition_with_every_token_fills_each_known_one_and_keeps_an_u
     assert lines["activeAllergies"] == "Penicillin"
     assert lines["activeProblems"] == "High blood pressure"
     assert lines["medicalSummary"] == "Takes his blood pressure medication every morning."
-    assert lines["priProvNameFormal"] == "Jane Doe, DDS"
+    assert lines["priProvNameFormal"] == "Jane A. Doe, DDS"
     assert lines["dateToday"] == "11/29/2026"
     assert lines["guarantorNameF"] == "Robert"
     assert (lines["insAnnualMax"], lines["dueForBWYN"], lines["patientPortalCredentials"]) == ("", "No", "")

@@ -28,7 +28,7 @@ GUARANTOR = patient(
     InsEst=20.0,
 )
 DATA = FillData(
-    provider=Provider("Jane", "Doe", "DDS"),
+    provider=Provider("Jane", "Doe", "DDS", "A"),
     clinic=Clinic("Downtown", "200 Center St", "Floor 2", "Eugene", "OR", "97401", "5415550123"),
     note=Note("Mary Smith", "555-0177", "Takes aspirin", "Needs a ride", "Crown on 3", "Pays by card"),
     family=(GUARANTOR,),
@@ -107,7 +107,7 @@ def test_pronouns_follow_the_gender(gender: int, expected: str) -> None:
 
 
 def test_provider_clinic_and_notes_come_from_their_tables() -> None:
-    assert text("[priProvNameFormal]", data=DATA) == "Jane Doe, DDS"
+    assert text("[priProvNameFormal]", data=DATA) == "Jane A. Doe, DDS"
     assert text("[clinicDescription]|[clinicAddress]|[clinicCityStZip]|[clinicPhone]", data=DATA) == (
         "Downtown|200 Center St, Floor 2|Eugene, OR  97401|(541)555-0123"
     )
