@@ -150,14 +150,18 @@ _NEEDS_BY_TYPE: dict[int, frozenset[str]] = {
     SheetType.PatientLetter: frozenset({d.PREFERENCES, d.PROVIDER}),
     SheetType.PatientForm: frozenset({d.NOTE, d.FAMILY, d.REFERRALS, d.INSURANCE}),
     SheetType.MedicalHistory: frozenset({d.NOTE, d.ALLERGIES, d.PROBLEMS, d.MEDICATIONS}),
-    SheetType.ExamSheet: frozenset({d.PREFERENCES, d.PROVIDER, h.RACES}),
+    SheetType.ExamSheet: frozenset({d.PREFERENCES, d.PROVIDER}),
 }
 
 
-def needs(sheet_type: int, static_texts: Iterable[str]) -> set[str]:
-    """The reads (`service.fill_data`) a sheet of this type with these StaticText values needs."""
+def needs(sheet_type: int, static_texts: Iterable[str], check_boxes: Iterable[str] = ()) -> set[str]:
+    """The reads (`service.fill_data`) a sheet of this type with these StaticText values and
+    CheckBox FieldNames needs."""
     tokens = {m[1] for text in static_texts if "[" in text for m in _TOKEN.finditer(text)}
-    return set(_NEEDS_BY_TYPE.get(sheet_type, frozenset())) | needs_of(tokens)
+    wanted = set(_NEEDS_BY_TYPE.get(sheet_type, frozenset())) | needs_of(tokens)
+    if sheet_type == SheetType.ExamSheet and "Race" in check_boxes:
+        wanted.add(h.RACES)
+    return wanted
 
 
 def _real_date(value: Any) -> date | None:

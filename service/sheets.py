@@ -153,6 +153,7 @@ _FIELD_DEFS_TO_FILL = Query(
 _KEY, _TO_FILL_LANGUAGE = len(FIELD_KEYS), len(FIELD_KEYS) + 1
 # The only columns filling changes (`Filler.fill`), by their place among FIELD_KEYS.
 _KIND, _VALUE = FIELD_KEYS.index("FieldType"), FIELD_KEYS.index("FieldValue")
+_NAME = FIELD_KEYS.index("FieldName")
 # The model's values of the columns a new row does not copy (none depends on the moment).
 _SHEET_DEFAULTS = row(Sheet())
 _FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
@@ -244,9 +245,9 @@ async def _create(
         field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
         chosen = for_language(field_defs, language, key=_LANGUAGE)
         keys = _FILLED
-    kind, value = keys[_KIND], keys[_VALUE]
+    kind, value, name = keys[_KIND], keys[_VALUE], keys[_NAME]
     static_texts = [f[value] for f in chosen if f[kind] == SheetFieldType.StaticText]
-    wanted = needs(sheet_type, static_texts)
+    wanted = needs(sheet_type, static_texts, (f[name] for f in chosen if f[kind] == SheetFieldType.CheckBox))
     if apt_num:
         # The appointment is checked against the patient's even when no token uses it.
         wanted.add(APPOINTMENTS)

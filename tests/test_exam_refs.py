@@ -162,3 +162,23 @@ async def test_an_exam_sheets_race_radio_is_checked_from_patientrace(od: AsyncEn
     # Declined carries no hierarchy, whatever cdcrec says.
     assert await checked("ASKU-RACE") == ["Unknown"]
     assert await checked() == ["Unknown"]
+
+
+async def test_patientrace_is_read_only_for_an_exam_sheet_with_a_race_radio(od: AsyncEngine) -> None:
+    engine = od
+    pat = await _patient(engine, FName="Ann")
+
+    async def selects(*names: str) -> int:
+        exam = await _add_def(
+            engine,
+            SheetDef(Description="Exam", SheetType=int(SheetType.ExamSheet)),
+            [SheetFieldDef(FieldType=CHECK, FieldName=name, RadioButtonValue="Unknown") for name in names],
+        )
+        await _create(engine, exam, pat)
+        with _statements(engine) as statements:
+            await _create(engine, exam, pat)
+        return statements.count("SELECT")
+
+    # Definition and patient, field definitions, preference, provider; and patientrace with a Race radio.
+    assert await selects("Gender") == 4
+    assert await selects("Gender", "Race") == 5
