@@ -1,7 +1,8 @@
 """Reading a patient's insurance benefits and claim history out of Open Dental's tables.
 
 `benefit` rows of the patient's plans and plan overrides (Benefits.Refresh),
-with their coverage category and code, and the `claimproc` rows the benefit
+with their coverage category and code, the categories' code spans
+(`covspan`), and the `claimproc` rows the benefit
 tokens add up (ClaimProcs.GetHistList, narrowed to what the display helpers
 keep: the patient's own rows on the patient's subscriptions, of the statuses
 that count, from the start of last year on). One query each, only when a
@@ -22,7 +23,7 @@ from service.fill_query import Read, columns
 from service.schema import Schema
 from service.sessions import Session
 
-BENEFITS, CLAIMS = "benefit", "claimproc"
+BENEFITS, CLAIMS, SPANS = "benefit", "claimproc", "covspan"
 # ClaimProcStatus in the history: NotReceived 0, Received 1, Adjustment 3, Supplemental 4, InsHist 9.
 _HISTORY_STATUSES = (0, 1, 3, 4, 9)
 
@@ -61,6 +62,16 @@ class ClaimHistory:
     amount: float
     deduct: float
     code_num: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpan:
+    """A coverage category's range of procedure codes (covspan)."""
+
+    cov_cat_num: int
+    first: str
+    last: str
 
 
 class BenefitReader:
@@ -76,6 +87,13 @@ class BenefitReader:
             self._reads[BENEFITS] = self._benefits_read()
         if all(has(x) for x in (t.CLAIMPROC, t.PATPLAN)):
             self._reads[CLAIMS] = self._claims_read()
+        if has(t.COVSPAN):
+            span = t.COVSPAN.c
+            self._reads[SPANS] = Read(
+                sa.select(span.CovCatNum, *self._cols(t.COVSPAN, "FromCode", "ToCode")).order_by(
+                    span.CovSpanNum
+                )
+            )
 
     def _cols(self, table: sa.Table, *names: str) -> list[Any]:
         return columns(self._schema, table, *names)
@@ -137,6 +155,10 @@ class BenefitReader:
             proc = t.PROCEDURELOG
             source = source.outerjoin(proc, proc.c.ProcNum == claim.ProcNum)
             cols.append(proc.c.CodeNum)
+            if self._schema.has(t.PROCEDURECODE):
+                code = t.PROCEDURECODE
+                source = source.outerjoin(code, code.c.CodeNum == proc.c.CodeNum)
+                cols.append(code.c.ProcCode)
         return Read(
             sa.select(*cols)
             .select_from(source)
@@ -171,9 +193,17 @@ class BenefitReader:
                 amount=float((r["InsPayEst"] if r["Status"] == 0 else r["InsPayAmt"]) or 0.0),
                 deduct=float(r["DedApplied"] or 0.0),
                 code_num=r.get("CodeNum") or 0,
+                code=r.get("ProcCode") or "",
             )
             for r in rows
         )
+
+    async def spans(self, session: Session) -> tuple[CodeSpan, ...] | None:
+        """Every coverage category's code spans; None where the database has none."""
+        if SPANS not in self._reads:
+            return None
+        rows = await self._reads[SPANS].all(session)
+        return tuple(CodeSpan(r["CovCatNum"], r["FromCode"] or "", r["ToCode"] or "") for r in rows)
 
 
 def _benefit(r: Mapping[str, Any]) -> Benefit:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from service import fill_tables as t
 from service import models
 from service.exam_refs import ExamField, ExamReader
-from service.fill_benefits import BENEFITS, CLAIMS, Benefit, BenefitReader, ClaimHistory
+from service.fill_benefits import BENEFITS, CLAIMS, SPANS, Benefit, BenefitReader, ClaimHistory, CodeSpan
 from service.fill_history import History, HistoryReader, formal_name
 from service.fill_query import Read, columns
 from service.schema import Schema
@@ -36,7 +36,7 @@ ALLERGIES, PROBLEMS, MEDICATIONS, REFERRALS, INSURANCE = (
     "patplan",
 )
 _OWN = frozenset({PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY, ALLERGIES, PROBLEMS, MEDICATIONS})
-_OWN |= {REFERRALS, INSURANCE, BENEFITS, CLAIMS}
+_OWN |= {REFERRALS, INSURANCE, BENEFITS, CLAIMS, SPANS}
 PRACTICE_PREFERENCES = (
     "PracticeTitle",
     "PracticeAddress",
@@ -190,6 +190,7 @@ class FillData:
     history: History = field(default_factory=History)
     benefits: tuple[Benefit, ...] = ()
     claims: tuple[ClaimHistory, ...] = ()
+    spans: tuple[CodeSpan, ...] = ()
     # The fields `[ExamSheet:…;…]` references may name.
     exam_fields: tuple[ExamField, ...] = ()
 
@@ -271,6 +272,8 @@ class FillReader:
             data = replace(data, benefits=benefits)
         if CLAIMS in needs and (claims := await self._benefits.claims(session, pat_num, today)) is not None:
             data = replace(data, claims=claims)
+        if SPANS in needs and (spans := await self._benefits.spans(session)) is not None:
+            data = replace(data, spans=spans)
         if needs - _OWN:
             data = replace(data, history=await self._history.read(session, patient, needs))
         if exam_references:

@@ -256,6 +256,7 @@ COVCAT = _table(
     ("IsHidden", TINYINT),
     ("EbenefitCat", TINYINT),
 )
+COVSPAN = _table("covspan", "CovSpanNum", ("CovCatNum", BIG), ("FromCode", _s(15)), ("ToCode", _s(15)))
 FEESCHED = _table("feesched", "FeeSchedNum", ("Description", _s()), ("IsHidden", TINYINT))
 BENEFIT = _table(
     "benefit",

@@ -18,7 +18,7 @@ from typing import Any
 from service import fill_data as d
 from service import fill_history as h
 from service.culture import Culture
-from service.fill_benefits import BENEFITS, CLAIMS
+from service.fill_benefits import BENEFITS, CLAIMS, SPANS
 from service.fill_data import Coverage, FillData
 from service.tokens_history import DATE_LAST_GROUPS, HistoryTokens
 from service.tokens_insurance import FREQUENCY_GROUPS, choose_plans, insurance_values
@@ -134,7 +134,7 @@ NEEDS: dict[str, frozenset[str]] = {
     },
     **{f"ins{prefix}DeductibleUsed": frozenset({d.INSURANCE, CLAIMS}) for prefix in ("", "2")},
     **{
-        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, CLAIMS})
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, CLAIMS, SPANS})
         for prefix in ("", "2")
         for name in ("Pending", "Used", "Remaining")
     },
@@ -253,6 +253,7 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
         coverage=data.coverage,
         benefits=data.benefits,
         claims=data.claims,
+        spans=data.spans,
         code_groups=data.history.code_groups,
         group_orders=data.history.code_group_orders,
         pat_num=p["PatNum"],

@@ -14,7 +14,7 @@ from datetime import date
 from functools import cmp_to_key
 
 from service.culture import Culture
-from service.fill_benefits import Benefit, ClaimHistory
+from service.fill_benefits import Benefit, ClaimHistory, CodeSpan
 from service.fill_data import Coverage
 from service.fill_history import CodeGroup
 
@@ -102,17 +102,29 @@ def deductible(benefits: Sequence[Benefit], plan_num: int, pat_plan_num: int) ->
     return max(found) if found else None
 
 
-def _limited_apart(benefits: Sequence[Benefit], plan_num: int, pat_plan_num: int, code_num: int) -> bool:
-    # Benefits.LimitationExistsNotGeneral, for a limitation on the procedure's own code.
-    return any(
-        _for_plan(b, plan_num, pat_plan_num)
-        and b.benefit_type == _LIMITATIONS
-        and b.quantity_qualifier == _NO_QUANTITY
-        and b.time_period in (*_YEARLY, _LIFETIME)
-        and b.code_num != 0
-        and b.code_num == code_num
-        for b in benefits
-    )
+def _limited_apart(
+    benefits: Sequence[Benefit],
+    spans: Sequence[CodeSpan],
+    plan_num: int,
+    pat_plan_num: int,
+    claim: ClaimHistory,
+) -> bool:
+    # Benefits.LimitationExistsNotGeneral: a dollar limitation on the procedure's code, or on a
+    # category (not general) whose code spans hold it, e.g. an ortho lifetime maximum.
+    for b in benefits:
+        if not _for_plan(b, plan_num, pat_plan_num):
+            continue
+        if b.benefit_type != _LIMITATIONS or b.quantity_qualifier != _NO_QUANTITY:
+            continue
+        if b.time_period not in (*_YEARLY, _LIFETIME):
+            continue
+        if b.code_num != 0 and b.code_num == claim.code_num:
+            return True
+        # CovSpans.IsCodeInSpans compares the codes as strings.
+        spanned = any(s.cov_cat_num == b.cov_cat_num and s.first <= claim.code <= s.last for s in spans)
+        if b.cov_cat_num != 0 and not _general(b) and spanned:
+            return True
+    return False
 
 
 def sort_benefits(benefits: Sequence[Benefit], group_orders: Mapping[int, int]) -> list[Benefit]:
@@ -187,6 +199,7 @@ def insurance_values(
     coverage: Sequence[Coverage],
     benefits: Sequence[Benefit],
     claims: Sequence[ClaimHistory],
+    spans: Sequence[CodeSpan],
     code_groups: Mapping[int, CodeGroup],
     group_orders: Mapping[int, int],
     pat_num: int,
@@ -215,7 +228,7 @@ def insurance_values(
             for c in year
             if c.ins_sub_num == plan.ins_sub_num
             and plan_of_sub.get(c.ins_sub_num) == plan_num
-            and not _limited_apart(benefits, plan_num, pat_plan_num, c.code_num)
+            and not _limited_apart(benefits, spans, plan_num, pat_plan_num, c)
         ]
         pending = sum(c.amount for c in mine if c.status == _NOT_RECEIVED)
         used = sum(c.amount for c in mine if c.status in _PAID)

@@ -212,8 +212,9 @@ async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
         await _create(engine, sheet_def, zoe)
     # The definition and patient, the field definitions, one read per table group (preference, provider,
     # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan, appointment,
-    # procedurelog, codegroup, definition, treatplan, recall, site, popup, benefit, claimproc), two inserts.
-    assert statements == ["SELECT"] * 22 + ["INSERT", "INSERT"]
+    # procedurelog, codegroup, definition, treatplan, recall, site, popup, benefit, claimproc, covspan),
+    # two inserts.
+    assert statements == ["SELECT"] * 23 + ["INSERT", "INSERT"]
 
 
 async def test_the_fill_reads_share_the_creates_snapshot(

@@ -164,6 +164,25 @@ async def test_primary_and_secondary_benefits_as_open_dental_prints_them(od: Asy
         ProcStatus=2,
         CodeNum=ortho,
     )
+    # An ortho category with a lifetime maximum: claims for codes in its span do not count either.
+    ortho_category = await _category(engine, "Orthodontics", 4, 9)
+    await _insert(engine, t.COVSPAN, CovCatNum=ortho_category, FromCode="D8000", ToCode="D8999")
+    await _benefit(engine, PlanNum=plan_a, CovCatNum=ortho_category, MonetaryAmt=1500.0, TimePeriod=3)
+    visit = await _code(engine, "D8670")
+    visit_proc = await _insert(
+        engine,
+        t.PROCEDURELOG,
+        PatNum=pat,
+        AptNum=0,
+        ProcDate=date(2026, 10, 2),
+        ProcFee=0.0,
+        Surf="",
+        ToothNum="",
+        Priority=0,
+        ProcStatus=2,
+        CodeNum=visit,
+    )
+    await _claim(engine, pat, sub_a, 1, date(2026, 10, 2), InsPayAmt=500.0, ProcNum=visit_proc)
     # The benefit year of plan A runs from 2026-07-01.
     await _claim(engine, pat, sub_a, 1, date(2026, 8, 1), InsPayAmt=200.0, DedApplied=50.0)
     await _claim(engine, pat, sub_a, 4, date(2026, 9, 1), InsPayAmt=25.0)
