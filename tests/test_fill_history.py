@@ -278,9 +278,10 @@ async def test_the_last_saved_treatment_plan_and_its_responsible_party(od: Async
     )
     for when, status, party in (
         (date(2026, 1, 5), 0, 0),
-        (date(2026, 3, 7), 0, payer),
+        (date(2026, 3, 7), 0, 0),
         (date(2026, 9, 9), 1, 0),  # active: not a saved plan
         (date(2026, 10, 10), 2, 0),  # inactive
+        (date(2026, 3, 7), 0, payer),  # the same day: the one written last wins
     ):
         await _insert(
             engine, t.TREATPLAN, PatNum=pat, DateTP=when, Heading="", ResponsParty=party, TPStatus=status
