@@ -265,8 +265,11 @@ def _letter() -> list[SheetFieldDef]:
         380,
         650,
         200,
-        "Thank you for choosing [practiceTitle]. It is time for your next visit; "
-        "please call us at your convenience to schedule it.",
+        "Thank you for choosing [practiceTitle]. Your last visit was on [dateLastAppt] (exam [dateLastExam], "
+        "cleaning [dateLastProphy], bitewings [dateLastBW]); your next appointment is on "
+        "[nextSchedApptDateT]. Your cleaning is due on [dateRecallDue] (every [recallInterval]). "
+        "Your [carrierName] plan pays up to [insAnnualMax] a year: [insUsed] used, [insRemaining] left.\r\n"
+        "Treatment planned on [dateOfLastSavedTP]:\r\n[treatmentPlanProcs]",
         grow=True,
     )
     layout.text(100, 600, 100, 20, "Sincerely,")

@@ -151,6 +151,7 @@ class SheetsApi:
                 )
                 for item in request.sheet_fields
             ],
+            apt_num=request.apt_num,
         )
         return pb.CreateSheetResponse(sheet=convert.sheet(await self._store.get_sheet(sheet_num=sheet_num)))
 

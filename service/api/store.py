@@ -339,6 +339,7 @@ class SheetStore:
         culture: Culture = EN_US,
         now: datetime | None = None,
         values: Sequence[GivenValue] = (),
+        apt_num: int = 0,
     ) -> int:
         """A new sheet filled in by Open Dental's rules (`service.filling.create.create_sheet`),
         then given `values`; its SheetNum."""
@@ -352,6 +353,7 @@ class SheetStore:
                 culture=culture,
                 now=now,
                 values=values,
+                apt_num=apt_num,
             )
         except sa.exc.DBAPIError as exc:
             if not is_outage(exc) and capacity_fault(exc) is None:

@@ -36,8 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.contract import InvalidArgument, NotFound
 from service.filling.data import FillReader
+from service.filling.exam_refs import references
 from service.filling.field_values import FieldPlaces, GivenValue, apply_values
 from service.filling.filler import FIELD_KEYS, PATIENT_COLUMNS, Filler, Practice, needs
+from service.filling.history import APPOINTMENTS
 from service.storage import (
     Query,
     Schema,
@@ -179,6 +181,7 @@ _PLACES_WRITTEN = FieldPlaces(
         for c in ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "RadioButtonGroup")
     )
 )
+_NAME = FIELD_KEYS.index("FieldName")
 # The model's values of the columns a new row does not copy (none depends on the moment).
 _SHEET_DEFAULTS = row(Sheet())
 _FIELD_DEFAULTS = {c: v for c, v in row(SheetField()).items() if c not in FIELD_COPIED}
@@ -199,12 +202,14 @@ async def create_sheet(
     now: datetime | None = None,
     culture: Culture = EN_US,
     values: Sequence[GivenValue] = (),
+    apt_num: int = 0,
 ) -> int:
     """Create a patient's sheet and its filled-in fields from a SheetDef; returns the new SheetNum.
 
     Raises NotFound for a missing SheetDef or patient and InvalidArgument for a
-    SheetDef of a type the API does not create, or for `values` its fields do
-    not take; then nothing is written.
+    SheetDef of a type the API does not create, for `values` its fields do not
+    take, or for an `apt_num` (0: none) that is not one of the patient's
+    appointments; then nothing is written.
     `now` (default: the local time) is the sheet's DateTimeSheet and DateTSheetEdited.
     `practice` is the configured practice; Open Dental's `preference` rows win over it.
     """
@@ -229,6 +234,7 @@ async def create_sheet(
             now=at,
             culture=culture,
             values=values,
+            apt_num=apt_num,
         )
 
     return await run_transaction(engine, create, snapshot=True)
@@ -246,6 +252,7 @@ async def _create(
     now: datetime,
     culture: Culture,
     values: Sequence[GivenValue],
+    apt_num: int,
 ) -> int:
     heads = await session.rows(_HEAD, sheet_def_num=sheet_def_num, pat_num=pat_num)
     if not heads:
@@ -270,9 +277,16 @@ async def _create(
         field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
         chosen = for_language(field_defs, language, key=_LANGUAGE)
         keys = _FILLED
-    kind, value = keys[_KIND], keys[_VALUE]
-    static_texts = (f[value] for f in chosen if f[kind] == SheetFieldType.StaticText)
-    data = await _reader(schema).read(session, head, needs(sheet_type, static_texts), now.date())
+    kind, value, name = keys[_KIND], keys[_VALUE], keys[_NAME]
+    static_texts = [f[value] for f in chosen if f[kind] == SheetFieldType.StaticText]
+    wanted = needs(sheet_type, static_texts, (f[name] for f in chosen if f[kind] == SheetFieldType.CheckBox))
+    if apt_num:
+        # The appointment is checked against the patient's even when no token uses it.
+        wanted.add(APPOINTMENTS)
+    exams = references(sheet_type, static_texts)
+    data = await _reader(schema).read(session, head, wanted, now.date(), exams)
+    if apt_num and not any(a.apt_num == apt_num and a.pat_num == pat_num for a in data.history.appointments):
+        raise InvalidArgument("AptNum is not an appointment of this patient.", field="AptNum")
     # Every column is written: the ones not copied with the model's defaults,
     # the ones the model does not know with their type's neutral value.
     sheet = (
@@ -290,7 +304,13 @@ async def _create(
         | schema.fresh(models.SHEET)
     )
     filler = Filler(
-        head, practice.with_preferences(data.preferences), now, sheet_type, data=data, culture=culture
+        head,
+        practice.with_preferences(data.preferences),
+        now,
+        sheet_type,
+        data=data,
+        culture=culture,
+        apt_num=apt_num,
     )
     # Filled and given their values before the sheet is written: a value
     # refused leaves nothing behind, even where nothing is transactional.

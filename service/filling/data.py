@@ -17,7 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.storage import Query, Schema, Session, models
+from service.filling.benefits import BENEFITS, CLAIMS, SPANS, Benefit, BenefitReader, ClaimHistory, CodeSpan
+from service.filling.exam_refs import ExamField, ExamReader
+from service.filling.history import History, HistoryReader, formal_name
+from service.filling.query import Read, columns
+from service.storage import Schema, Session, models
 from service.storage import fill_tables as t
 
 # What a part of the sheet needs read; the filler and the token table name these.
@@ -29,6 +33,8 @@ ALLERGIES, PROBLEMS, MEDICATIONS, REFERRALS, INSURANCE = (
     "refattach",
     "patplan",
 )
+_OWN = frozenset({PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY, ALLERGIES, PROBLEMS, MEDICATIONS})
+_OWN |= {REFERRALS, INSURANCE, BENEFITS, CLAIMS, SPANS}
 PRACTICE_PREFERENCES = (
     "PracticeTitle",
     "PracticeAddress",
@@ -38,6 +44,10 @@ PRACTICE_PREFERENCES = (
     "PracticeZip",
     "PracticePhone",
     "PracticeDefaultProv",
+    # How the treatment plan is sorted and which recall types are prophy and perio.
+    "TreatPlanSortByTooth",
+    "RecallTypeSpecialProphy",
+    "RecallTypeSpecialPerio",
 )
 FAMILY_COLUMNS = (
     "PatNum",
@@ -73,12 +83,18 @@ class Provider:
     first: str = ""
     last: str = ""
     suffix: str = ""
+    middle: str = ""
 
     @property
     def formal_name(self) -> str:
-        """Open Dental's GetFormalName: "First Last, Suffix"."""
+        """Providers.GetFormalName(provNum): "First Last, Suffix" (the `patient.priProvNameFL` field)."""
         name = f"{self.first} {self.last}"
         return f"{name}, {self.suffix}" if self.suffix else name
+
+    @property
+    def formal_name_with_initial(self) -> str:
+        """Provider.GetFormalName(): "First M. Last, Suffix" (the `[priProvNameFormal]` token)."""
+        return formal_name(self.first, self.middle, self.last, self.suffix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +160,14 @@ class Coverage:
     employer: str = ""
     # The subscriber's patient row (FName, LName, MiddleI, Preferred, Birthdate), in the family or not.
     subscriber_row: Mapping[str, Any] | None = None
+    ordinal: int = 0
+    pat_plan_num: int = 0
+    ins_sub_num: int = 0
+    plan_num: int = 0
+    is_medical: bool = False
+    month_renew: int = 0
+    # FeeScheds.GetDescription of insplan.FeeSched ("" when there is none).
+    fee_schedule: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,31 +185,26 @@ class FillData:
     referred_from: Referral | None = None
     referred_to: tuple[Referral, ...] = ()
     coverage: tuple[Coverage, ...] = ()
-
-
-def _dicts(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(names, row, strict=True)) for row in rows]
-
-
-class _Read:
-    """One fill query and its columns' names (rows come back as mappings)."""
-
-    __slots__ = ("names", "query")
-
-    def __init__(self, statement: sa.Select[Any]) -> None:
-        self.query = Query(statement)
-        self.names = tuple(c.name for c in statement.selected_columns)
+    history: History = field(default_factory=History)
+    benefits: tuple[Benefit, ...] = ()
+    claims: tuple[ClaimHistory, ...] = ()
+    spans: tuple[CodeSpan, ...] = ()
+    # The fields `[ExamSheet:…;…]` references may name.
+    exam_fields: tuple[ExamField, ...] = ()
 
 
 class FillReader:
     """The fill reads of one database's schema, built once; `read` runs those a sheet
     needs over a create's session (its transaction, its snapshot)."""
 
-    __slots__ = ("_reads", "_schema")
+    __slots__ = ("_benefits", "_exams", "_history", "_reads", "_schema")
 
     def __init__(self, schema: Schema) -> None:
         self._schema = schema
-        self._reads: dict[str, _Read] = {}
+        self._history = HistoryReader(schema)
+        self._benefits = BenefitReader(schema)
+        self._exams = ExamReader()
+        self._reads: dict[str, Read] = {}
         has = schema.has
         if has(t.PREFERENCE):
             self._reads[PREFERENCES] = self._preferences_read()
@@ -208,18 +227,22 @@ class FillReader:
             self._reads[INSURANCE] = self._coverage_read()
 
     def _cols(self, table: sa.Table, *names: str) -> list[Any]:
-        # A column an older Open Dental lacks reads as its neutral value.
-        present = {c.name for c in self._schema.columns(table, names)}
-        return [table.c[n] if n in present else sa.literal(t.neutral(table.c[n])).label(n) for n in names]
+        return columns(self._schema, table, *names)
 
     async def _all(self, session: Session, part: str, **params: Any) -> list[dict[str, Any]]:
-        read = self._reads[part]
-        return _dicts(read.names, await session.rows(read.query, **params))
+        return await self._reads[part].all(session, **params)
 
     async def read(
-        self, session: Session, patient: Mapping[str, Any], needs: Collection[str], today: date
+        self,
+        session: Session,
+        patient: Mapping[str, Any],
+        needs: Collection[str],
+        today: date,
+        exam_references: Sequence[tuple[str, str]] = (),
     ) -> FillData:
-        """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum)."""
+        """The data the `needs` name, for one patient (a row with PatNum, Guarantor, PriProv, ClinicNum,
+        SiteNum, SuperFamily), and the fields the `[ExamSheet:Description;Field]` references name."""
+        needs = frozenset(needs)
         reads = self._reads
         data = FillData()
         pat_num, guarantor = patient["PatNum"], patient["Guarantor"] or patient["PatNum"]
@@ -243,19 +266,29 @@ class FillReader:
             data = await self._referrals(session, data, pat_num)
         if INSURANCE in needs and INSURANCE in reads:
             data = replace(data, coverage=await self._coverage(session, pat_num))
+        if BENEFITS in needs and (benefits := await self._benefits.benefits(session, pat_num)) is not None:
+            data = replace(data, benefits=benefits)
+        if CLAIMS in needs and (claims := await self._benefits.claims(session, pat_num, today)) is not None:
+            data = replace(data, claims=claims)
+        if SPANS in needs and (spans := await self._benefits.spans(session)) is not None:
+            data = replace(data, spans=spans)
+        if needs - _OWN:
+            data = replace(data, history=await self._history.read(session, patient, needs))
+        if exam_references:
+            data = replace(data, exam_fields=await self._exams.read(session, pat_num, exam_references))
         return data
 
-    def _preferences_read(self) -> _Read:
+    def _preferences_read(self) -> Read:
         pref = t.PREFERENCE.c
         wanted = pref.PrefName.in_(PRACTICE_PREFERENCES)
-        return _Read(sa.select(pref.PrefName, pref.ValueString).where(wanted))
+        return Read(sa.select(pref.PrefName, pref.ValueString).where(wanted))
 
     async def _preferences(self, session: Session) -> dict[str, str]:
         return {r["PrefName"]: r["ValueString"] or "" for r in await self._all(session, PREFERENCES)}
 
-    def _provider_reads(self) -> tuple[_Read, _Read]:
+    def _provider_reads(self) -> tuple[Read, Read]:
         prov = t.PROVIDER.c
-        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix")
+        columns = self._cols(t.PROVIDER, "ProvNum", "FName", "LName", "Suffix", "MI")
         wanted = sa.select(*columns).where(prov.ProvNum == sa.bindparam("wanted"))
         order = self._cols(t.PROVIDER, "ItemOrder")
         first = (
@@ -264,7 +297,7 @@ class FillReader:
             .order_by(*order, prov.ProvNum)
             .limit(1)
         )
-        return _Read(wanted), _Read(first)
+        return Read(wanted), Read(first)
 
     async def _provider(
         self, session: Session, pri_prov: int, preferences: Mapping[str, str]
@@ -279,12 +312,12 @@ class FillReader:
         if not rows:
             return None
         row = rows[0]
-        return Provider(row["FName"], row["LName"], row["Suffix"])
+        return Provider(row["FName"], row["LName"], row["Suffix"], row["MI"] or "")
 
     _CLINIC_NAMES = ("Description", "Address", "Address2", "City", "State", "Zip", "Phone")
 
-    def _clinic_read(self) -> _Read:
-        return _Read(
+    def _clinic_read(self) -> Read:
+        return Read(
             sa.select(*self._cols(t.CLINIC, *self._CLINIC_NAMES)).where(
                 t.CLINIC.c.ClinicNum == sa.bindparam("clinic_num")
             )
@@ -294,11 +327,11 @@ class FillReader:
         rows = await self._all(session, CLINIC, clinic_num=clinic_num)
         return Clinic(*(rows[0][n] or "" for n in self._CLINIC_NAMES)) if rows else None
 
-    def _note_read(self) -> _Read:
+    def _note_read(self) -> Read:
         names = ("PatNum", "ICEName", "ICEPhone", "Medical", "Service", "Treatment", "FamFinancial")
         note = t.PATIENTNOTE.c
         wanted: list[sa.BindParameter[int]] = [sa.bindparam("pat_num"), sa.bindparam("guarantor")]
-        return _Read(sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_(wanted)))
+        return Read(sa.select(*self._cols(t.PATIENTNOTE, *names)).where(note.PatNum.in_(wanted)))
 
     async def _note(self, session: Session, pat_num: int, guarantor: int) -> Note:
         rows = await self._all(session, NOTE, pat_num=pat_num, guarantor=guarantor)
@@ -314,10 +347,10 @@ class FillReader:
             family_financial=(family["FamFinancial"] or "") if family else "",
         )
 
-    def _family_read(self) -> _Read:
+    def _family_read(self) -> Read:
         patient = models.PATIENT.c
         guarantor: sa.BindParameter[int] = sa.bindparam("guarantor")
-        return _Read(
+        return Read(
             sa.select(*(patient[c] for c in FAMILY_COLUMNS))
             .where(sa.or_(patient.Guarantor == guarantor, patient.PatNum == guarantor))
             .order_by(patient.PatNum)
@@ -325,13 +358,13 @@ class FillReader:
 
     async def _family(self, session: Session, guarantor: int) -> tuple[Mapping[str, Any], ...]:
         rows = await self._all(session, FAMILY, guarantor=guarantor)
-        # Open Dental's family lists the guarantor first.
-        rows.sort(key=lambda r: r["PatNum"] != guarantor)
+        # Patients.GetFamily: the guarantor first, then by Birthdate (ties by PatNum here).
+        rows.sort(key=lambda r: (r["PatNum"] != guarantor, r["Birthdate"], r["PatNum"]))
         return tuple(rows)
 
-    def _allergies_read(self) -> _Read:
+    def _allergies_read(self) -> Read:
         allergy, definition = t.ALLERGY.c, t.ALLERGYDEF.c
-        return _Read(
+        return Read(
             sa.select(definition.Description, *self._cols(t.ALLERGY, "StatusIsActive"))
             .select_from(t.ALLERGY.join(t.ALLERGYDEF, definition.AllergyDefNum == allergy.AllergyDefNum))
             .where(allergy.PatNum == sa.bindparam("pat_num"))
@@ -342,9 +375,9 @@ class FillReader:
         rows = await self._all(session, ALLERGIES, pat_num=pat_num)
         return tuple(Condition(r["Description"], bool(r["StatusIsActive"])) for r in rows)
 
-    def _problems_read(self) -> _Read:
+    def _problems_read(self) -> Read:
         disease, definition = t.DISEASE.c, t.DISEASEDEF.c
-        return _Read(
+        return Read(
             sa.select(definition.DiseaseName, *self._cols(t.DISEASE, "ProbStatus"))
             .select_from(t.DISEASE.join(t.DISEASEDEF, definition.DiseaseDefNum == disease.DiseaseDefNum))
             .where(disease.PatNum == sa.bindparam("pat_num"))
@@ -356,7 +389,7 @@ class FillReader:
         rows = await self._all(session, PROBLEMS, pat_num=pat_num)
         return tuple(Condition(r["DiseaseName"], r["ProbStatus"] == 0) for r in rows)
 
-    def _medications_read(self) -> _Read:
+    def _medications_read(self) -> Read:
         med_pat = t.MEDICATIONPAT.c
         columns = [med_pat.MedicationNum, *self._cols(t.MEDICATIONPAT, "MedDescript")]
         source: sa.FromClause = t.MEDICATIONPAT
@@ -372,7 +405,7 @@ class FillReader:
                 generic.c.MedName.label("GenericName"),
             ]
         today: sa.BindParameter[date] = sa.bindparam("today", type_=med_pat.DateStop.type)
-        return _Read(
+        return Read(
             sa.select(*columns)
             .select_from(source)
             .where(
@@ -395,9 +428,9 @@ class FillReader:
             names.append(name)
         return tuple(names)
 
-    def _referrals_read(self) -> _Read:
+    def _referrals_read(self) -> Read:
         attach, referral = t.REFATTACH.c, t.REFERRAL.c
-        return _Read(
+        return Read(
             sa.select(
                 attach.RefType,
                 *self._cols(t.REFATTACH, "RefDate"),
@@ -425,16 +458,25 @@ class FillReader:
         to = tuple(referral_of(r) for r in rows if r["RefType"] == _REF_TO)
         return replace(data, referred_from=from_, referred_to=to)
 
-    def _coverage_read(self) -> _Read:
+    def _coverage_read(self) -> Read:
         patplan, inssub, insplan = t.PATPLAN.c, t.INSSUB.c, t.INSPLAN.c
         source: sa.FromClause = t.PATPLAN.join(t.INSSUB, inssub.InsSubNum == patplan.InsSubNum).join(
             t.INSPLAN, insplan.PlanNum == inssub.PlanNum
         )
         columns: list[Any] = [
-            *self._cols(t.PATPLAN, "Relationship"),
+            patplan.PatPlanNum,
+            patplan.InsSubNum,
+            insplan.PlanNum,
+            *self._cols(t.PATPLAN, "Relationship", "Ordinal"),
             *self._cols(t.INSSUB, "Subscriber", "SubscriberID", "SubscNote"),
             *self._cols(t.INSPLAN, "GroupName", "GroupNum", "PlanNote", "PlanType"),
+            *self._cols(t.INSPLAN, "IsMedical", "MonthRenew"),
         ]
+        if self._schema.has(t.FEESCHED):
+            fee = t.FEESCHED
+            source = source.outerjoin(fee, fee.c.FeeSchedNum == insplan.FeeSched)
+            columns += [fee.c.Description.label("FeeSchedDescription")]
+            columns += [fee.c.IsHidden.label("FeeSchedHidden")]
         if self._schema.has(t.CARRIER):
             source = source.outerjoin(t.CARRIER, t.CARRIER.c.CarrierNum == insplan.CarrierNum)
             columns += [
@@ -447,7 +489,7 @@ class FillReader:
         subscriber = models.PATIENT.alias("subscriber")
         source = source.outerjoin(subscriber, subscriber.c.PatNum == inssub.Subscriber)
         columns += [subscriber.c[n].label("Subscriber" + n) for n in _SUBSCRIBER_COLUMNS]
-        return _Read(
+        return Read(
             sa.select(*columns)
             .select_from(source)
             .where(patplan.PatNum == sa.bindparam("pat_num"))
@@ -480,6 +522,20 @@ class FillReader:
                     if r["SubscriberPatNum"] is not None
                     else None
                 ),
+                ordinal=r["Ordinal"],
+                pat_plan_num=r["PatPlanNum"],
+                ins_sub_num=r["InsSubNum"],
+                plan_num=r["PlanNum"],
+                is_medical=bool(r["IsMedical"]),
+                month_renew=r["MonthRenew"],
+                fee_schedule=_fee_schedule(r),
             )
             for r in rows
         )
+
+
+def _fee_schedule(r: Mapping[str, Any]) -> str:
+    description = r.get("FeeSchedDescription")
+    if description is None:
+        return ""
+    return str(description) + (" (hidden)" if r["FeeSchedHidden"] else "")

@@ -7,8 +7,9 @@ Dental fills for the sheet's type: a Consent fills `patient.nameFL` and
 salutation and the provider, a PatientForm the patient's columns, radio groups
 (Gender, Position, Prefer*Method, StudentStatus, ins*Relat), ICE and
 insurance, a MedicalHistory names, ICE, `allergy:`/`problem:` check boxes and
-`inputMedN` fields, an ExamSheet names, gender, the provider and the sheet's
-time. Everything else keeps the definition's FieldValue.
+`inputMedN` fields, an ExamSheet names, gender, race, the provider and the
+sheet's time. Everything else keeps the definition's FieldValue. A letter's
+StaticText then expands `[ExamSheet:Description;Field]` (`service.filling.exam_refs`).
 
 Values come from the patient row and `FillData` (Open Dental's other tables,
 read by `service.filling.data`); dates, times and money are formatted for the
@@ -26,8 +27,11 @@ from typing import Any, Protocol
 
 from service.config import Settings
 from service.filling import data as d
+from service.filling import history as h
 from service.filling.data import FillData
+from service.filling.exam_refs import LETTER_TYPES, expand
 from service.filling.tokens import TokenContext, name_fl, name_fl_formal, needs_of, salutation, token_values
+from service.filling.tokens_history import race_name
 from service.vocab import EN_US, Culture, SheetFieldType, SheetType
 
 # The patient columns filling reads; the caller selects exactly these.
@@ -36,7 +40,7 @@ PATIENT_COLUMNS = (
     *("Birthdate", "SSN", "Address", "Address2", "City", "State", "Zip", "HmPhone", "WkPhone"),
     *("WirelessPhone", "Email", "ChartNumber", "MedUrgNote", "ApptModNote", "DateFirstVisit", "Premed"),
     *("StudentStatus", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod", "ClinicNum"),
-    *("Language", "Guarantor", "PriProv"),
+    *("Language", "Guarantor", "PriProv", "BillingType", "SiteNum", "SuperFamily"),
 )
 
 # Where `Filler.fill` finds a field's FieldType, FieldName, FieldValue, RadioButtonValue, IsRequired.
@@ -139,7 +143,7 @@ _RADIOS_BY_TYPE: dict[int, frozenset[str]] = {
         {"Gender", "Position", "PreferConfirmMethod", "PreferContactMethod", "PreferRecallMethod"}
         | {"StudentStatus", "ins1Relat", "ins2Relat"}
     ),
-    SheetType.ExamSheet: frozenset({"Gender"}),
+    SheetType.ExamSheet: frozenset({"Gender", "Race"}),
 }
 _NEEDS_BY_TYPE: dict[int, frozenset[str]] = {
     SheetType.PatientLetter: frozenset({d.PREFERENCES, d.PROVIDER}),
@@ -149,10 +153,14 @@ _NEEDS_BY_TYPE: dict[int, frozenset[str]] = {
 }
 
 
-def needs(sheet_type: int, static_texts: Iterable[str]) -> set[str]:
-    """The reads (`service.filling.data`) a sheet of this type with these StaticText values needs."""
+def needs(sheet_type: int, static_texts: Iterable[str], check_boxes: Iterable[str] = ()) -> set[str]:
+    """The reads (`service.filling.data`) a sheet of this type with these StaticText values and
+    CheckBox FieldNames needs."""
     tokens = {m[1] for text in static_texts if "[" in text for m in _TOKEN.finditer(text)}
-    return set(_NEEDS_BY_TYPE.get(sheet_type, frozenset())) | needs_of(tokens)
+    wanted = set(_NEEDS_BY_TYPE.get(sheet_type, frozenset())) | needs_of(tokens)
+    if sheet_type == SheetType.ExamSheet and "Race" in check_boxes:
+        wanted.add(h.RACES)
+    return wanted
 
 
 def _real_date(value: Any) -> date | None:
@@ -212,11 +220,12 @@ class Filler:
         *,
         data: FillData | None = None,
         culture: Culture = EN_US,
+        apt_num: int = 0,
     ) -> None:
         p = patient
         data = data if data is not None else FillData()
         self._data, self._sheet_type = data, sheet_type
-        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date)
+        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date, apt_num)
         self._context = ctx
         self._tokens: dict[str, str] | None = None
         today = now.date()
@@ -280,6 +289,7 @@ class Filler:
             "PreferRecallMethod": _enum_name(_CONTACT_METHODS, p["PreferRecallMethod"]),
             # CHAR(1) comes back space-padded from PostgreSQL.
             "StudentStatus": _STUDENT_STATUSES.get(p["StudentStatus"].strip(), ""),
+            "Race": race_name(data.history.races),
         }
         for n, plan in enumerate(data.coverage[:2], start=1):
             checked[f"ins{n}Relat"] = _enum_name(_RELATIONSHIPS, plan.relationship)
@@ -302,7 +312,11 @@ class Filler:
         tokens = self._tokens
         if tokens is None:
             tokens = self._tokens = token_values(self._context, self._age)
-        return _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
+        filled = _TOKEN.sub(lambda m: tokens.get(m[1], m[0]), text)
+        if self._sheet_type in LETTER_TYPES:
+            # After the tokens, as Open Dental does.
+            filled = expand(filled, self._data.exam_fields)
+        return filled
 
     def value(self, field_type: int, field_name: str, field_value: str, radio_button_value: str) -> str:
         """The FieldValue a new sheet's field starts with, given its definition's.

@@ -2,10 +2,11 @@
 
 Every name Open Dental knows is replaced: by its value where the tables this
 service reads hold it, else by what Open Dental prints for a patient without
-such data ("" or "No"). `BLANK` lists the names whose tables are not read yet
-(appointments, procedures, recall, treatment plans, benefits…); a name outside
-`TOKEN_NAMES` is not a token and stays as written. `patientPortalCredentials`
-is never filled: Open Dental creates portal credentials (a write) to fill it.
+such data ("" or "No"). The history tokens (appointments, procedures, the
+treatment plan, recalls…) are `service.filling.tokens_history`. `BLANK` lists the
+names not filled; a name outside `TOKEN_NAMES` is not a token and stays as
+written. `patientPortalCredentials` is never filled: Open Dental creates portal
+credentials (a write) to fill it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from datetime import date, datetime
 from typing import Any
 
 from service.filling import data as d
+from service.filling import history as h
+from service.filling.benefits import BENEFITS, CLAIMS, SPANS
 from service.filling.data import Coverage, FillData
+from service.filling.tokens_history import DATE_LAST_GROUPS, HistoryTokens
+from service.filling.tokens_insurance import FREQUENCY_GROUPS, choose_plans, insurance_values
 from service.vocab import Culture
 
 TOKEN_NAMES = (
@@ -49,25 +54,10 @@ TOKEN_NAMES = (
     *("treatmentPlanProcsPriority", "WirelessPhone", "WkPhone"),
 )
 
-# Known names whose data lives in tables this service does not read yet, with
-# what Open Dental prints without such data.
-_NO = {"dueForBWYN", "dueForPanoYN", "recallScheduledYN"}
-BLANK: dict[str, str] = {
-    name: ("No" if name in _NO else "")
-    for name in (
-        *("apptsAllFuture", "apptDateMonthSpelled", "apptProcs", "apptProvNameFormal", "dateLastAppt"),
-        *("dateTimeLastAppt", "nextSchedApptDate", "nextSchedApptDateT", "nextSchedApptsFam"),
-        *("plannedAppointmentInfo", "dateLastBW", "dateLastExam", "dateLastPanoFMX", "dateLastPerio"),
-        *("dateLastProphy", "dateLastSrp", "treatmentPlanProcs", "treatmentPlanProcsPriority"),
-        *("dateOfLastSavedTP", "tpResponsPartyAddress", "tpResponsPartyCityStZip", "tpResponsPartyNameFL"),
-        *("dateRecallDue", "dueForBWYN", "dueForPanoYN", "famRecallDue", "recallInterval"),
-        *("recallScheduledYN", "insAnnualMax", "insDeductible", "insDeductibleUsed", "insPending"),
-        *("insRemaining", "insUsed", "insPercentages", "insFreqBW", "insFreqExams", "insFreqPanoFMX"),
-        *("insFeeSchedule", "ins2AnnualMax", "ins2Deductible", "ins2DeductibleUsed", "ins2Pending"),
-        *("ins2Remaining", "ins2Used", "ins2Percentages", "ins2FreqBW", "ins2FreqExams", "ins2FreqPanoFMX"),
-        *("BillingType", "siteDescription", "famPopups", "patientPortalCredentials"),
-    )
-}
+# Known names never filled, with what Open Dental prints without their data.
+# `patientPortalCredentials` stays blank: Open Dental writes portal credentials
+# (userweb, ehrmeasureevent) to fill it, and the service never writes Open Dental's tables.
+BLANK: dict[str, str] = {"patientPortalCredentials": ""}
 
 # Which reads (service.filling.data) the tokens need; tokens not listed need only the patient and clock.
 _CLINIC = ("clinicDescription", "clinicAddress", "clinicCityStZip", "clinicPhone")
@@ -99,6 +89,54 @@ NEEDS: dict[str, frozenset[str]] = {
         name: frozenset({d.FAMILY})
         for name in TOKEN_NAMES
         if name.startswith(("bal", "guarantor")) or name == "famFinUrgNote"
+    },
+    **{
+        name: frozenset({h.APPOINTMENTS})
+        for name in (
+            *("dateLastAppt", "dateTimeLastAppt", "nextSchedApptDate", "nextSchedApptDateT"),
+            *("apptsAllFuture", "plannedAppointmentInfo", "apptDateMonthSpelled", "apptProvNameFormal"),
+        )
+    },
+    "nextSchedApptsFam": frozenset({h.APPOINTMENTS, d.FAMILY}),
+    "apptProcs": frozenset({h.APPOINTMENTS, h.PROCEDURES}),
+    **{name: frozenset({h.PROCEDURES, h.CODE_GROUPS}) for name in DATE_LAST_GROUPS},
+    **{
+        name: frozenset({h.PROCEDURES, h.DEFINITIONS, d.PREFERENCES})
+        for name in ("treatmentPlanProcs", "treatmentPlanProcsPriority")
+    },
+    **{
+        name: frozenset({h.TREAT_PLAN})
+        for name in (
+            "dateOfLastSavedTP",
+            "tpResponsPartyAddress",
+            "tpResponsPartyCityStZip",
+            "tpResponsPartyNameFL",
+        )
+    },
+    **{
+        name: frozenset({h.RECALLS, d.PREFERENCES, d.FAMILY})
+        for name in ("dateRecallDue", "dueForBWYN", "dueForPanoYN", "famRecallDue", "recallInterval")
+    },
+    "recallScheduledYN": frozenset({h.RECALLS, d.PREFERENCES, d.FAMILY}),
+    "BillingType": frozenset({h.DEFINITIONS}),
+    "siteDescription": frozenset({h.SITE}),
+    "famPopups": frozenset({h.POPUPS}),
+    "insFeeSchedule": frozenset({d.INSURANCE}),
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS})
+        for prefix in ("", "2")
+        for name in ("AnnualMax", "Deductible", "Percentages")
+    },
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, h.CODE_GROUPS})
+        for prefix in ("", "2")
+        for name in FREQUENCY_GROUPS
+    },
+    **{f"ins{prefix}DeductibleUsed": frozenset({d.INSURANCE, CLAIMS}) for prefix in ("", "2")},
+    **{
+        f"ins{prefix}{name}": frozenset({d.INSURANCE, BENEFITS, CLAIMS, SPANS})
+        for prefix in ("", "2")
+        for name in ("Pending", "Used", "Remaining")
     },
 }
 
@@ -182,9 +220,10 @@ class TokenContext:
         culture: Culture,
         phone: Callable[[str], str],
         real_date: Callable[[Any], date | None],
+        apt_num: int = 0,
     ) -> None:
         self.patient, self.data, self.practice, self.now, self.culture = patient, data, practice, now, culture
-        self.phone, self.real_date = phone, real_date
+        self.phone, self.real_date, self.apt_num = phone, real_date, apt_num
 
     def family_member(self, pat_num: int) -> Mapping[str, Any] | None:
         if pat_num == self.patient["PatNum"]:
@@ -192,8 +231,8 @@ class TokenContext:
         return next((m for m in self.data.family if m["PatNum"] == pat_num), None)
 
     def coverage(self, ordinal: int) -> Coverage | None:
-        plans = self.data.coverage
-        return plans[ordinal] if len(plans) > ordinal else None
+        """The primary (0) or secondary (1) plan, as Open Dental chooses them (PatPlans.GetOrdinal)."""
+        return choose_plans(self.data.coverage)[ordinal]
 
     def short_date(self, value: Any) -> str:
         real = self.real_date(value)
@@ -207,6 +246,20 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
     guarantor = data.family[0] if data.family else None
     money = culture.money
     values: dict[str, str] = dict(BLANK)
+    values |= HistoryTokens(
+        p, data.family, data.history, data.preferences, ctx.now, culture, _name_fl, ctx.apt_num
+    ).values()
+    values |= insurance_values(
+        coverage=data.coverage,
+        benefits=data.benefits,
+        claims=data.claims,
+        spans=data.spans,
+        code_groups=data.history.code_groups,
+        group_orders=data.history.code_group_orders,
+        pat_num=p["PatNum"],
+        today=today,
+        culture=culture,
+    )
     pronouns = _PRONOUNS.get(p["Gender"])
     for n, stem in enumerate(("HeShe", "HimHer", "HimselfHerself", "HisHer", "HisHers")):
         values["gender" + stem] = pronouns[n] if pronouns else ""
@@ -288,7 +341,8 @@ def token_values(ctx: TokenContext, age: str) -> dict[str, str]:
         "PatNum": str(p["PatNum"]),
         "practiceTitle": practice.title,
         "premedicateYN": "Yes" if p["Premed"] else "No",
-        "priProvNameFormal": data.provider.formal_name if data.provider else "",
+        # The provider's own GetFormalName, with the middle initial (the letter's field has none).
+        "priProvNameFormal": data.provider.formal_name_with_initial if data.provider else "",
         "referredFrom": _referred_from(data.referred_from),
         "referredTo": "\r\n".join(
             " ".join(

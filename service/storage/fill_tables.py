@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.storage.models import BIG, DATE, NO_DATE, TINYINT
+from service.storage.models import BIG, DATE, DATETIME, NO_DATE, NO_DATETIME, TINYINT
 
 METADATA = sa.MetaData()
 
@@ -134,9 +134,12 @@ INSPLAN = _table(
     ("GroupName", _s(50)),
     ("GroupNum", _s(50)),
     ("PlanNote", sa.Text),
+    ("FeeSched", BIG),
     ("PlanType", sa.CHAR(1)),
     ("CarrierNum", BIG),
     ("EmployerNum", BIG),
+    ("IsMedical", TINYINT),
+    ("MonthRenew", TINYINT),
 )
 INSSUB = _table(
     "inssub",
@@ -155,12 +158,148 @@ PATPLAN = _table(
     ("InsSubNum", BIG),
 )
 
+APPOINTMENT = _table(
+    "appointment",
+    "AptNum",
+    ("PatNum", BIG),
+    ("AptStatus", TINYINT),
+    ("Pattern", _s()),
+    ("ProvNum", BIG),
+    ("AptDateTime", DATETIME),
+    ("NextAptNum", BIG),
+    ("ProcDescript", sa.Text),
+    ("ItemOrderPlanned", sa.Integer),
+)
+PROCEDURECODE = _table(
+    "procedurecode",
+    "CodeNum",
+    ("ProcCode", _s(15)),
+    ("Descript", _s()),
+    ("AbbrDesc", _s(50)),
+    ("TreatArea", TINYINT),
+    ("LaymanTerm", _s()),
+)
+PROCEDURELOG = _table(
+    "procedurelog",
+    "ProcNum",
+    ("PatNum", BIG),
+    ("AptNum", BIG),
+    ("ProcDate", DATE),
+    ("ProcFee", sa.Float),
+    ("Surf", _s(10)),
+    ("ToothNum", _s(2)),
+    ("Priority", BIG),
+    ("ProcStatus", TINYINT),
+    ("CodeNum", BIG),
+)
+CODEGROUP = _table(
+    "codegroup",
+    "CodeGroupNum",
+    ("GroupName", _s(50)),
+    ("ProcCodes", sa.Text),
+    ("ItemOrder", sa.Integer),
+    ("CodeGroupFixed", TINYINT),
+    ("IsHidden", TINYINT),
+    ("ShowInAgeLimit", TINYINT),
+)
+DEFINITION = _table(
+    "definition",
+    "DefNum",
+    ("Category", TINYINT),
+    ("ItemOrder", sa.SmallInteger),
+    ("ItemName", _s()),
+    ("IsHidden", TINYINT),
+)
+TREATPLAN = _table(
+    "treatplan",
+    "TreatPlanNum",
+    ("PatNum", BIG),
+    ("DateTP", DATE),
+    ("Heading", _s()),
+    ("ResponsParty", BIG),
+    ("TPStatus", TINYINT),
+)
+RECALLTYPE = _table(
+    "recalltype",
+    "RecallTypeNum",
+    ("Description", _s()),
+    ("DefaultInterval", sa.Integer),
+    ("Procedures", _s()),
+)
+RECALL = _table(
+    "recall",
+    "RecallNum",
+    ("PatNum", BIG),
+    ("DateDue", DATE),
+    ("RecallInterval", sa.Integer),
+    ("IsDisabled", TINYINT),
+    ("RecallTypeNum", BIG),
+    ("DisableUntilBalance", sa.Float),
+    ("DisableUntilDate", DATE),
+    ("DateScheduled", DATE),
+)
+SITE = _table("site", "SiteNum", ("Description", _s()))
+POPUP = _table(
+    "popup",
+    "PopupNum",
+    ("PatNum", BIG),
+    ("Description", sa.Text),
+    ("PopupLevel", TINYINT),
+    ("IsArchived", TINYINT),
+    ("DateTimeDisabled", DATETIME),
+)
+COVCAT = _table(
+    "covcat",
+    "CovCatNum",
+    ("Description", _s(50)),
+    ("CovOrder", sa.Integer),
+    ("IsHidden", TINYINT),
+    ("EbenefitCat", TINYINT),
+)
+COVSPAN = _table("covspan", "CovSpanNum", ("CovCatNum", BIG), ("FromCode", _s(15)), ("ToCode", _s(15)))
+FEESCHED = _table("feesched", "FeeSchedNum", ("Description", _s()), ("IsHidden", TINYINT))
+BENEFIT = _table(
+    "benefit",
+    "BenefitNum",
+    ("PlanNum", BIG),
+    ("PatPlanNum", BIG),
+    ("CovCatNum", BIG),
+    ("BenefitType", TINYINT),
+    ("Percent", TINYINT),
+    ("MonetaryAmt", sa.Float),
+    ("TimePeriod", TINYINT),
+    ("QuantityQualifier", TINYINT),
+    ("Quantity", TINYINT),
+    ("CodeNum", BIG),
+    ("CoverageLevel", sa.Integer),
+    ("CodeGroupNum", BIG),
+)
+CLAIMPROC = _table(
+    "claimproc",
+    "ClaimProcNum",
+    ("ProcNum", BIG),
+    ("PatNum", BIG),
+    ("InsPayEst", sa.Float),
+    ("DedApplied", sa.Float),
+    ("Status", TINYINT),
+    ("InsPayAmt", sa.Float),
+    ("PlanNum", BIG),
+    ("ProcDate", DATE),
+    ("InsSubNum", BIG),
+)
+PATIENTRACE = _table("patientrace", "PatientRaceNum", ("PatNum", BIG), ("CdcrecCode", _s()))
+CDCREC = _table(
+    "cdcrec", "CdcrecNum", ("CdcrecCode", _s()), ("HeirarchicalCode", _s()), ("Description", _s())
+)
+
 TABLES = tuple(METADATA.sorted_tables)
 
 
 def neutral(column: sa.Column[Any]) -> Any:
     """The value a missing column reads as: Open Dental's value of a fresh row."""
     kind = getattr(column.type, "impl", column.type)
+    if isinstance(kind, sa.DateTime):
+        return NO_DATETIME
     if isinstance(kind, sa.Date):
         return NO_DATE
     if isinstance(kind, sa.String | sa.Text):

@@ -5,6 +5,12 @@ Open Dental formats with .NET's culture data on Windows (`ToShortDateString`,
 cultures below are .NET's, written in .NET's notation and translated to
 Babel's (CLDR) notation once; names of days and months and the currency come from
 Babel's locale data. Other cultures are refused at start, naming those served.
+
+Every Open Dental program first normalises the short date pattern
+(`DateTimeOD.NormalizeApplicationShortDateFormat`): en-US prints `MM/dd/yyyy`
+and a two-digit year becomes four digits elsewhere, so every short date
+(`ToShortDateString`, and `DateTime.ToString()` which starts with it) prints
+that way; `open_dental_short_date` does the same to .NET's pattern.
 """
 
 from __future__ import annotations
@@ -46,6 +52,19 @@ _DOTNET_TOKEN = re.compile(r"'[^']*'|dddd|ddd|dd|d|MMMM|MMM|MM|M|yyyy|yy|HH|H|hh
 _TO_CLDR = {"dddd": "EEEE", "ddd": "EEE"}
 
 
+# A two-digit year in a short date pattern: "yy/…", "…/yy/…", "…/yy".
+_TWO_DIGIT_YEAR = re.compile(r"^y{2}[^y]|[^y]y{2}[^y]|[^y]y{2}$")
+
+
+def open_dental_short_date(name: str, dotnet_pattern: str) -> str:
+    """The short date pattern Open Dental sets for a culture at start (DateTimeOD)."""
+    if name == "en-US":
+        return "MM/dd/yyyy"
+    if _TWO_DIGIT_YEAR.search(dotnet_pattern):
+        return dotnet_pattern.replace("yy", "yyyy")
+    return dotnet_pattern
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'" if text else ""
 
@@ -70,7 +89,7 @@ def _to_cldr(pattern: str, am_pm: str) -> str:
 class Culture:
     """Formats for one culture name (`en-US`, `es-MX`…)."""
 
-    __slots__ = ("_currency", "_formatted", "_locale", "_patterns", "name")
+    __slots__ = ("_currency", "_formatted", "_locale", "_patterns", "_short_date", "name")
 
     def __init__(self, name: str) -> None:
         try:
@@ -84,6 +103,7 @@ class Culture:
                 f"SHEETS_CULTURE {name!r} is not one of the cultures served: {', '.join(sorted(_DOTNET))}."
             )
         self._patterns = patterns
+        self._short_date = open_dental_short_date(name, patterns.short_date)
         territory = self._locale.territory or ""
         currencies = get_territory_currencies(territory) if territory else []
         self._currency = currencies[0] if currencies else "USD"
@@ -112,8 +132,8 @@ class Culture:
         return self._remembered(key, text)
 
     def short_date(self, value: date) -> str:
-        """ToShortDateString (en-US `11/29/2026`)."""
-        return self._format(_at_midnight(value), self._patterns.short_date)
+        """ToShortDateString after Open Dental's normalisation (en-US `06/02/1961`)."""
+        return self._format(_at_midnight(value), self._short_date)
 
     def long_date(self, value: date) -> str:
         """ToLongDateString (en-US `Sunday, November 29, 2026`)."""
@@ -124,8 +144,12 @@ class Culture:
         return self._format(value, self._patterns.short_time)
 
     def general(self, value: datetime) -> str:
-        """DateTime.ToString(): short date, a space, long time (en-US `11/29/2026 3:24:05 PM`)."""
+        """DateTime.ToString(): short date, a space, long time (en-US `06/02/1961 3:24:05 PM`)."""
         return self.short_date(value) + " " + self._format(value, self._patterns.long_time)
+
+    def custom(self, value: datetime, dotnet_pattern: str) -> str:
+        """ToString(pattern) with a .NET custom pattern (`MMMM dd, yyyy`)."""
+        return self._format(value, dotnet_pattern)
 
     def day_name(self, value: date) -> str:
         """ToString("dddd"): the weekday's name."""
@@ -137,7 +161,12 @@ class Culture:
         found = self._formatted.get(key)
         if found is not None:
             return found
-        return self._remembered(key, str(format_currency(amount, self._currency, locale=self._locale)))
+        if amount < 0 and self.name == "en-US":
+            # .NET Framework's en-US negative currency pattern is "($n)".
+            text = "(" + str(format_currency(-amount, self._currency, locale=self._locale)) + ")"
+        else:
+            text = str(format_currency(amount, self._currency, locale=self._locale))
+        return self._remembered(key, text)
 
 
 _REMEMBERED = 4096

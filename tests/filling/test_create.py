@@ -43,7 +43,7 @@ _FORM_NAMES = {
     "LName": "Smith",
     "MiddleI": "J",
     "Preferred": "Bob",
-    "Birthdate": "11/2/1961",
+    "Birthdate": "11/02/1961",
     "Address": "400 Oak Avenue",
     "Address2": "Suite 5",
     "City": "Springfield",
@@ -378,7 +378,7 @@ async def test_tokens_in_the_demo_medical_history_are_filled(seeded_sqlite: Asyn
         engine, await _def_num(engine, "Demo Medical History"), await _pat_num(engine, "DEMO-2")
     )
     values = [f["FieldValue"] for f in await _fields(engine, sheet_num)]
-    assert "Robert 'Bob' J Smith   Birthdate: 11/2/1961   Age: 65" in values
+    assert "Robert 'Bob' J Smith   Birthdate: 11/02/1961   Age: 65" in values
 
 
 async def test_fields_without_a_language_serve_a_language_with_no_translation(

@@ -161,7 +161,7 @@ def test_column_tokens_take_the_patients_column(token: str, expected: str) -> No
 
 
 def test_birthdate_is_a_short_date_and_empty_when_unset() -> None:
-    assert text("[Birthdate]", Birthdate=date(1961, 11, 2)) == "11/2/1961"
+    assert text("[Birthdate]", Birthdate=date(1961, 11, 2)) == "11/02/1961"
     assert text("[Birthdate]", Birthdate=models.NO_DATE) == ""
     assert text("[Birthdate]", Birthdate=None) == ""
 
@@ -208,7 +208,7 @@ def test_gender_is_open_dentals_name_for_it(gender: int, expected: str) -> None:
 
 def test_date_and_time_tokens_use_the_creation_time() -> None:
     assert text("[dateToday]|[dateTodayLong]|[timeNow]") == "11/29/2026|Sunday, November 29, 2026|3:24 PM"
-    assert text("[dateToday] [timeNow]", now=datetime(2027, 1, 3, 0, 7)) == "1/3/2027 12:07 AM"
+    assert text("[dateToday] [timeNow]", now=datetime(2027, 1, 3, 0, 7)) == "01/03/2027 12:07 AM"
 
 
 def test_practice_title_comes_from_the_practice_and_other_practice_names_are_not_tokens() -> None:
@@ -236,14 +236,14 @@ def test_other_patient_tokens() -> None:
         "DateFirstVisit": date(2020, 6, 1),
     }
     assert text("[premedicateYN]|[MedUrgNote]|[apptModNote]|[DateFirstVisit]", **values) == (
-        "Yes|Latex allergy|Prefers mornings|6/1/2020"
+        "Yes|Latex allergy|Prefers mornings|06/01/2020"
     )
     assert text("[premedicateYN]|[DateFirstVisit]") == "No|"
 
 
 def test_several_and_repeated_tokens_are_all_replaced() -> None:
     template = "Dear [nameF], [nameF] [nameL] born [Birthdate] ([age]) seen [dateToday]."
-    assert text(template, **SMITH) == "Dear Robert, Robert Smith born 11/2/1961 (65) seen 11/29/2026."
+    assert text(template, **SMITH) == "Dear Robert, Robert Smith born 11/02/1961 (65) seen 11/29/2026."
 
 
 def test_unknown_tokens_and_other_brackets_stay_as_written() -> None:
@@ -325,7 +325,7 @@ def test_practice_address_without_a_second_line_is_one_line() -> None:
         ("LName", "Smith"),
         ("MiddleI", "J"),
         ("Preferred", "Bob"),
-        ("Birthdate", "11/2/1961"),
+        ("Birthdate", "11/02/1961"),
         ("Address", "400 Oak Avenue"),
         ("Address2", "Suite 5"),
         ("City", "Springfield"),

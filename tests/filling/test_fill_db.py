@@ -122,12 +122,15 @@ async def test_a_patient_letter_has_the_provider_the_practice_from_preference_an
         "Real Dental Group",
         "9 Real Road",
         "Salem, OR  97301",
-        "Jane Doe, DDS|Springfield Dental Downtown|200 Center Street|(541)555-0123|Real Dental Group",
+        # The token has the middle initial (Provider.GetFormalName), the field not (Providers.GetFormalName).
+        "Jane A. Doe, DDS|Springfield Dental Downtown|200 Center Street|(541)555-0123|Real Dental Group",
     ]
     # A patient without a clinic gets the practice (from preference) for the clinic tokens.
     smith = await _pat_num(engine, "DEMO-2")
     smith_values = [f["FieldValue"] for f in await _fields(engine, await _create(engine, letter, smith))]
-    assert smith_values[-1] == "Jane Doe, DDS|Real Dental Group|9 Real Road|(503)555-0100|Real Dental Group"
+    assert smith_values[-1] == (
+        "Jane A. Doe, DDS|Real Dental Group|9 Real Road|(503)555-0100|Real Dental Group"
+    )
 
 
 async def test_a_definition_with_every_token_fills_each_known_one_and_keeps_an_unknown_one(
@@ -148,7 +151,7 @@ async def test_a_definition_with_every_token_fills_each_known_one_and_keeps_an_u
     assert lines["activeAllergies"] == "Penicillin"
     assert lines["activeProblems"] == "High blood pressure"
     assert lines["medicalSummary"] == "Takes his blood pressure medication every morning."
-    assert lines["priProvNameFormal"] == "Jane Doe, DDS"
+    assert lines["priProvNameFormal"] == "Jane A. Doe, DDS"
     assert lines["dateToday"] == "11/29/2026"
     assert lines["guarantorNameF"] == "Robert"
     assert (lines["insAnnualMax"], lines["dueForBWYN"], lines["patientPortalCredentials"]) == ("", "No", "")
@@ -208,8 +211,10 @@ async def test_a_sheet_with_every_token_costs_a_bounded_number_of_statements(
     with _statements(engine) as statements:
         await _create(engine, sheet_def, zoe)
     # The definition and patient, the field definitions, one read per table group (preference, provider,
-    # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan), two inserts.
-    assert statements == ["SELECT"] * 12 + ["INSERT", "INSERT"]
+    # clinic, patientnote, family, allergy, disease, medicationpat, refattach, patplan, appointment,
+    # procedurelog, codegroup, definition, treatplan, recall, site, popup, benefit, claimproc, covspan),
+    # two inserts.
+    assert statements == ["SELECT"] * 23 + ["INSERT", "INSERT"]
 
 
 async def test_the_fill_reads_share_the_creates_snapshot(
@@ -269,6 +274,9 @@ async def test_a_registration_form_fills_insurance_and_referral_from_their_table
         PlanType="p",
         CarrierNum=carrier,
         EmployerNum=employer,
+        FeeSched=0,
+        IsMedical=0,
+        MonthRenew=0,
     )
     # Zoë (not of Smith's family) subscribes; Smith is her spouse on the plan.
     sub = await _insert(engine, t.INSSUB, PlanNum=plan, Subscriber=zoe, SubscriberID="XYZ123", SubscNote="")

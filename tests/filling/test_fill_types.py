@@ -88,7 +88,7 @@ def test_a_medical_history_fills_names_and_the_emergency_contact() -> None:
     values = {
         n: fill.value(SheetFieldType.InputField, n, "as defined", "") for n in ("FName", "LName", "Birthdate")
     }
-    assert values == {"FName": "Robert", "LName": "Smith", "Birthdate": "11/2/1961"}
+    assert values == {"FName": "Robert", "LName": "Smith", "Birthdate": "11/02/1961"}
     assert fill.value(SheetFieldType.InputField, "ICEName", "", "") == "Mary Smith"
     assert fill.value(SheetFieldType.InputField, "ICEPhone", "", "") == "555-0177"
     assert fill.value(SheetFieldType.InputField, "Email", "as defined", "") == "as defined"

@@ -28,7 +28,7 @@ GUARANTOR = patient(
     InsEst=20.0,
 )
 DATA = FillData(
-    provider=Provider("Jane", "Doe", "DDS"),
+    provider=Provider("Jane", "Doe", "DDS", "A"),
     clinic=Clinic("Downtown", "200 Center St", "Floor 2", "Eugene", "OR", "97401", "5415550123"),
     note=Note("Mary Smith", "555-0177", "Takes aspirin", "Needs a ride", "Crown on 3", "Pays by card"),
     family=(GUARANTOR,),
@@ -107,7 +107,7 @@ def test_pronouns_follow_the_gender(gender: int, expected: str) -> None:
 
 
 def test_provider_clinic_and_notes_come_from_their_tables() -> None:
-    assert text("[priProvNameFormal]", data=DATA) == "Jane Doe, DDS"
+    assert text("[priProvNameFormal]", data=DATA) == "Jane A. Doe, DDS"
     assert text("[clinicDescription]|[clinicAddress]|[clinicCityStZip]|[clinicPhone]", data=DATA) == (
         "Downtown|200 Center St, Floor 2|Eugene, OR  97401|(541)555-0123"
     )
@@ -138,7 +138,7 @@ def test_guarantor_and_family_balance_tokens_come_from_the_guarantor() -> None:
 
 def test_referral_tokens() -> None:
     assert text("[referredFrom]", data=DATA) == "Greg House"
-    assert text("[referredTo]", data=DATA) == "Lisa Cuddy DDS :  5/1/2026"
+    assert text("[referredTo]", data=DATA) == "Lisa Cuddy DDS :  05/01/2026"
 
 
 def test_insurance_tokens_come_from_the_primary_and_secondary_plans() -> None:

@@ -238,7 +238,7 @@ def test_create_sheets_body_carries_the_field_rules() -> None:
     body = OPERATIONS["CreateSheet"][2]["requestBody"]
     assert body["required"] is True
     schema = _deref(body["content"]["application/json"]["schema"])
-    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote", "SheetFields"]
+    assert list(schema["properties"]) == ["SheetDefNum", "PatNum", "InternalNote", "SheetFields", "AptNum"]
     assert schema["required"] == ["SheetDefNum", "PatNum"]
     items = _deref(schema["properties"]["SheetFields"]["items"])
     assert list(items["properties"]) == ["FieldName", "FieldValue", "RadioButtonValue"]

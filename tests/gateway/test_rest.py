@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from service.contract.descriptors import SERVICE, http_rule
-from service.storage import db, models
+from service.storage import db, fill_tables, models
 from service.storage.models import Sheet
 from tests.support.open_dental import OPEN_DENTAL_SHEETS_EXAMPLE
 from tests.support.protos import rpcs_in_the_proto
@@ -491,3 +491,27 @@ async def test_remote_gateway_with_its_target_down_is_503_with_an_explanation() 
     ):
         assert response.status == 503
         assert await response.json() == "The service is unavailable. Try again later."
+
+
+async def test_create_sheet_takes_one_of_the_patients_appointments_and_refuses_another(
+    rest: Rest, stack: Stack
+) -> None:
+    apt = fill_tables.APPOINTMENT.c
+    async with stack.engine.connect() as conn:
+        apt_num = (
+            await conn.execute(sa.select(apt.AptNum).where(apt.PatNum == stack.demo_patients[0]))
+        ).scalar()
+    assert apt_num is not None
+    sheet = await _create(rest, stack, AptNum=apt_num)
+    assert sheet["PatNum"] == stack.demo_patients[0]
+    body = {"SheetDefNum": stack.demo_sheet_defs[1], "PatNum": stack.demo_patients[1], "AptNum": apt_num}
+    assert (await rest.request("POST", "/api/v1/sheets", json=body))[:2] == (
+        400,
+        "AptNum is not an appointment of this patient.",
+    )
+    assert (await rest.request("POST", "/api/v1/sheets", json=body | {"AptNum": -1}))[:2] == (
+        400,
+        "AptNum is invalid.",
+    )
+    async with stack.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(models.SHEET))).scalar_one() == 1

@@ -295,7 +295,7 @@ def test_a_signed_signature_box_says_when_along_its_bottom_and_an_unsigned_one_n
     unsigned = field(SheetFieldType.SigBox, XPos=100, YPos=300, DateTimeSig="1880-01-01 00:00:00")
     (page,) = render_pages(letter(), [signed, unsigned])
 
-    assert page.text == "Signed: 1/2/2024 3:04:05 PM"
+    assert page.text == "Signed: 01/02/2024 3:04:05 PM"
     (word,) = page.find("Signed:")
     assert word.y_min == pytest.approx((180 - 17) * PT, abs=SLACK)  # 17 px above the bottom, as Open Dental
     assert word.y_max - word.y_min == pytest.approx(8.25, abs=1.5)

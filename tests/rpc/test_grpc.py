@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from opendental.sheets.v1 import resources_pb2
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
+from service.storage import fill_tables
 from tests.support.stack import ALL_KEY, READ_KEY, Stack
 
 if TYPE_CHECKING:
@@ -257,3 +259,24 @@ async def test_updating_a_static_field_is_invalid_argument(stub: SheetServiceAsy
             pb.UpdateSheetFieldRequest(sheet_field_num=static.sheet_field_num, field_value="x"), metadata=AUTH
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_create_sheet_with_another_patients_appointment_is_invalid_argument_naming_apt_num(
+    stub: SheetServiceAsyncStub, stack: Stack
+) -> None:
+    apt = fill_tables.APPOINTMENT.c
+    async with stack.engine.connect() as conn:
+        apt_num = (
+            await conn.execute(sa.select(apt.AptNum).where(apt.PatNum == stack.demo_patients[0]))
+        ).scalar()
+    assert apt_num is not None
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateSheet(
+            pb.CreateSheetRequest(
+                sheet_def_num=stack.demo_sheet_defs[1], pat_num=stack.demo_patients[1], apt_num=apt_num
+            ),
+            metadata=AUTH,
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "AptNum is not an appointment of this patient."
+    assert [v.field for v in _bad_request(caught.value).field_violations] == ["AptNum"]

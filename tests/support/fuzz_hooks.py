@@ -1,11 +1,12 @@
 """Schemathesis hooks for tests/system/test_fuzz.py (loaded through SCHEMATHESIS_HOOKS).
 
 One check replaces schemathesis' `positive_data_acceptance`: a request the
-OpenAPI document calls valid must not be refused, except by Open Dental's two
-business rules (a SheetDef type that cannot be created; a field that cannot be
-updated, or not to that value, or, among the values given on create, that the
-definition does not have under that name) and by the SFTP peer an export names (the
-fuzzer's addresses are refused by the allowlist or by no server listening).
+OpenAPI document calls valid must not be refused, except by the business rules
+(a SheetDef type that cannot be created; an AptNum that is not one of the
+patient's appointments; a field that cannot be updated, or not to that value,
+or, among the values given on create, that the definition does not have under
+that name) and by the SFTP peer an export names (the fuzzer's addresses are
+refused by the allowlist or by no server listening).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ BUSINESS_RULES = (
     "Only OutputText, InputField and CheckBox fields can be updated.",
     'FieldValue of a CheckBox must be "X" or blank.',
     "SheetFields '",
+    "AptNum is not an appointment of this patient.",
 )
 REFUSED_STATUSES = frozenset((400, 413, 422))
 PEER_DEPENDENT = frozenset(("ExportSheetSftp",))

@@ -114,6 +114,17 @@ async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> No
                 assert filled["inputMed3"] == ("OutputText", "Fish oil")
                 assert filled["ICEName"] == ("InputField", "Mary Smith")
                 assert filled["ICEPhone"] == ("InputField", "(541) 555-0177")
+            elif "sheetfields?SheetNum=1&Offset=8" in command:
+                # The demo letter's history tokens, as the README describes them.
+                (letter,) = json.loads(out)
+                text = letter["FieldValue"]
+                assert re.search(r"Your last visit was on \d\d/\d\d/\d{4} \(exam \d\d/\d\d/\d{4},", text), (
+                    text
+                )
+                assert re.search(r"next appointment is on \d\d/\d\d/\d{4}  10:30 AM\.", text), text
+                assert "(every 6m)." in text
+                assert "plan pays up to $1,500.00 a year: $175.00 used, $1,325.00 left." in text
+                assert text.endswith("D2740, #30- CrnPorc, $1,250.00"), text
             elif command.startswith("curl") and " -o " not in command:
                 json.loads(out)
     assert (tmp_path / "sheet-1.pdf").read_bytes().startswith(b"%PDF-")

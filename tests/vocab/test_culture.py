@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from service.config.settings import Settings
-from service.vocab.cultures import EN_US, culture
+from service.vocab.cultures import EN_US, culture, open_dental_short_date
 from service.vocab.enums import SheetFieldType, SheetType
 from tests.filling.test_fill import NOW, SMITH, filler
 
@@ -16,10 +16,52 @@ MORNING = datetime(2026, 3, 4, 9, 7, 5)
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(date(2026, 11, 29), "11/29/2026"), (date(2026, 1, 5), "1/5/2026"), (date(999, 12, 31), "12/31/0999")],
+    [
+        (date(2026, 11, 29), "11/29/2026"),
+        (date(2026, 1, 5), "01/05/2026"),
+        (date(1961, 6, 2), "06/02/1961"),
+        (date(999, 12, 31), "12/31/0999"),
+    ],
 )
-def test_en_us_short_date_is_month_day_year_without_leading_zeros(value: date, expected: str) -> None:
+def test_en_us_short_date_is_open_dentals_two_digit_month_and_day(value: date, expected: str) -> None:
+    # Open Dental sets en-US's short date pattern to MM/dd/yyyy at start (.NET's is M/d/yyyy).
     assert EN_US.short_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "dotnet", "expected"),
+    [
+        ("en-US", "M/d/yyyy", "MM/dd/yyyy"),
+        ("en-US", "M/d/yy", "MM/dd/yyyy"),
+        ("en-GB", "dd/MM/yy", "dd/MM/yyyy"),
+        ("en-AU", "d/MM/yy", "d/MM/yyyy"),
+        ("fr-CA", "yy-MM-dd", "yyyy-MM-dd"),
+        ("es-MX", "dd.yy.MM", "dd.yyyy.MM"),
+        ("en-AU", "d/MM/yyyy", "d/MM/yyyy"),
+        ("en-CA", "yyyy-MM-dd", "yyyy-MM-dd"),
+        ("es-MX", "dd/MM/yyyy", "dd/MM/yyyy"),
+    ],
+)
+def test_open_dental_forces_four_digit_years_and_en_us_to_two_digit_month_and_day(
+    name: str, dotnet: str, expected: str
+) -> None:
+    assert open_dental_short_date(name, dotnet) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("en-US", "06/02/1961"),
+        ("en-CA", "1961-06-02"),
+        ("en-GB", "02/06/1961"),
+        ("en-AU", "2/06/1961"),
+        ("es-MX", "02/06/1961"),
+        ("fr-CA", "1961-06-02"),
+    ],
+)
+def test_every_served_culture_prints_a_short_date_as_open_dental_does(name: str, expected: str) -> None:
+    assert culture(name).short_date(date(1961, 6, 2)) == expected
+    assert culture(name).general(datetime(1961, 6, 2, 13, 0, 0)).startswith(expected + " ")
 
 
 @pytest.mark.parametrize(
@@ -46,7 +88,7 @@ def test_en_us_short_time_is_twelve_hour_with_am_pm(value: datetime, expected: s
 
 def test_en_us_general_date_is_short_date_and_long_time() -> None:
     assert EN_US.general(datetime(2026, 11, 29, 15, 24, 5)) == "11/29/2026 3:24:05 PM"
-    assert EN_US.general(datetime(2026, 3, 4, 0, 0, 9)) == "3/4/2026 12:00:09 AM"
+    assert EN_US.general(datetime(2026, 3, 4, 0, 0, 9)) == "03/04/2026 12:00:09 AM"
 
 
 @pytest.mark.parametrize(
@@ -54,10 +96,10 @@ def test_en_us_general_date_is_short_date_and_long_time() -> None:
     [
         (
             "en-US",
-            "3/4/2026",
+            "03/04/2026",
             "Wednesday, March 4, 2026",
             "9:07 AM",
-            "3/4/2026 9:07:05 AM",
+            "03/04/2026 9:07:05 AM",
             "Wednesday",
         ),
         ("en-CA", "2026-03-04", "March 4, 2026", "9:07 a.m.", "2026-03-04 9:07:05 a.m.", "Wednesday"),

@@ -124,9 +124,14 @@ class CreateSheetRequest(_message.Message):
     PAT_NUM_FIELD_NUMBER: _builtins.int
     INTERNAL_NOTE_FIELD_NUMBER: _builtins.int
     SHEET_FIELDS_FIELD_NUMBER: _builtins.int
+    APT_NUM_FIELD_NUMBER: _builtins.int
     sheet_def_num: _builtins.int
     pat_num: _builtins.int
     internal_note: _builtins.str
+    apt_num: _builtins.int
+    """Beyond Open Dental's API: one of the patient's appointments, for the tokens
+    apptDateMonthSpelled, apptProcs and apptProvNameFormal (blank without it).
+    """
     @_builtins.property
     def sheet_fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___SheetFieldValue]:
         """Values for the new sheet's fields, set after Open Dental's filling in the
@@ -141,17 +146,22 @@ class CreateSheetRequest(_message.Message):
         pat_num: _builtins.int | None = ...,
         internal_note: _builtins.str | None = ...,
         sheet_fields: _abc.Iterable[Global___SheetFieldValue] | None = ...,
+        apt_num: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_apt_num", b"_apt_num", "_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "apt_num", b"apt_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num", "sheet_fields", b"sheet_fields"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_apt_num", b"_apt_num", "_internal_note", b"_internal_note", "_pat_num", b"_pat_num", "_sheet_def_num", b"_sheet_def_num", "apt_num", b"apt_num", "internal_note", b"internal_note", "pat_num", b"pat_num", "sheet_def_num", b"sheet_def_num", "sheet_fields", b"sheet_fields"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__apt_num: _TypeAlias = _typing.Literal["apt_num"]  # noqa: Y015
+    _WhichOneofArgType__apt_num: _TypeAlias = _typing.Literal["_apt_num", b"_apt_num"]  # noqa: Y015
     _WhichOneofReturnType__internal_note: _TypeAlias = _typing.Literal["internal_note"]  # noqa: Y015
     _WhichOneofArgType__internal_note: _TypeAlias = _typing.Literal["_internal_note", b"_internal_note"]  # noqa: Y015
     _WhichOneofReturnType__pat_num: _TypeAlias = _typing.Literal["pat_num"]  # noqa: Y015
     _WhichOneofArgType__pat_num: _TypeAlias = _typing.Literal["_pat_num", b"_pat_num"]  # noqa: Y015
     _WhichOneofReturnType__sheet_def_num: _TypeAlias = _typing.Literal["sheet_def_num"]  # noqa: Y015
     _WhichOneofArgType__sheet_def_num: _TypeAlias = _typing.Literal["_sheet_def_num", b"_sheet_def_num"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__apt_num) -> _WhichOneofReturnType__apt_num | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__internal_note) -> _WhichOneofReturnType__internal_note | None: ...
     @_typing.overload
