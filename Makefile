@@ -13,7 +13,7 @@ UV_HOME := .uv
 UV := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test install lock check-lock gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs config-table clean
+.PHONY: run test install lock check-lock gen check-gen lint typecheck buf pytest docs golden reliability bench bench-docs config-table token-table clean
 
 $(UV): requirements/uv.txt
 	test -x $(UV_HOME)/bin/python || $(PYTHON) -m venv $(UV_HOME)
@@ -71,6 +71,10 @@ bench-docs: $(INSTALLED)
 # The README's settings table, from service/config/settings.py.
 config-table: $(INSTALLED)
 	$(PY) tools/config_table.py
+
+# The README's token table, from service/filling/token_table.py.
+token-table: $(INSTALLED)
+	$(PY) tools/token_table.py
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py
