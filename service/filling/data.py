@@ -23,6 +23,7 @@ from service.filling.history import History, HistoryReader, formal_name
 from service.filling.query import Read, columns
 from service.storage import Schema, Session, models
 from service.storage import fill_tables as t
+from service.vocab import FIRST_REAL_DATE
 
 # What a part of the sheet needs read; the filler and the token table name these.
 PREFERENCES, PROVIDER, CLINIC, NOTE, FAMILY = "preference", "provider", "clinic", "patientnote", "family"
@@ -74,7 +75,6 @@ FAMILY_COLUMNS = (
     "InsEst",
 )
 _SUBSCRIBER_COLUMNS = ("PatNum", "FName", "LName", "MiddleI", "Preferred", "Birthdate")
-_REAL_DATES = date(1880, 1, 1)
 _REF_FROM, _REF_TO = 1, 0
 
 
@@ -411,7 +411,7 @@ class FillReader:
             .where(
                 med_pat.PatNum == sa.bindparam("pat_num"),
                 # Current: no stop date (before 1880) or stopping today or later.
-                sa.or_(med_pat.DateStop < _REAL_DATES, med_pat.DateStop >= today),
+                sa.or_(med_pat.DateStop < FIRST_REAL_DATE, med_pat.DateStop >= today),
             )
             .order_by(med_pat.MedicationPatNum)
         )

@@ -32,7 +32,7 @@ from service.filling.data import FillData
 from service.filling.exam_refs import LETTER_TYPES, expand
 from service.filling.tokens import TokenContext, name_fl, name_fl_formal, needs_of, salutation, token_values
 from service.filling.tokens_history import race_name
-from service.vocab import EN_US, Culture, SheetFieldType, SheetType
+from service.vocab import EN_US, Culture, SheetFieldType, SheetType, real_date
 
 # The patient columns filling reads; the caller selects exactly these.
 PATIENT_COLUMNS = (
@@ -106,8 +106,6 @@ _RELATIONSHIPS = (
     *("LifePartner", "Dependent"),
 )
 _STUDENT_STATUSES = {"F": "Fulltime", "N": "Nonstudent", "P": "Parttime"}
-# Open Dental treats any date before 1880 as unset (its unset date is 0001-01-01).
-_FIRST_REAL_YEAR = 1880
 _INPUT_MED = re.compile(r"inputMed(\d+)$")
 
 # The FieldNames each type fills (Open Dental's FillFieldsFor<Type>), besides StaticText.
@@ -161,13 +159,6 @@ def needs(sheet_type: int, static_texts: Iterable[str], check_boxes: Iterable[st
     if sheet_type == SheetType.ExamSheet and "Race" in check_boxes:
         wanted.add(h.RACES)
     return wanted
-
-
-def _real_date(value: Any) -> date | None:
-    # MySQL hands back a zero date ('0000-00-00') as None.
-    if value is None or value.year < _FIRST_REAL_YEAR:
-        return None
-    return value.date() if isinstance(value, datetime) else value
 
 
 def _age(birthdate: date | None, today: date) -> str:
@@ -225,11 +216,11 @@ class Filler:
         p = patient
         data = data if data is not None else FillData()
         self._data, self._sheet_type = data, sheet_type
-        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), _real_date, apt_num)
+        ctx = TokenContext(p, data, practice, now, culture, _phone_for(culture), real_date, apt_num)
         self._context = ctx
         self._tokens: dict[str, str] | None = None
         today = now.date()
-        self._age = _age(_real_date(p["Birthdate"]), today)
+        self._age = _age(real_date(p["Birthdate"]), today)
         allowed = _NAMES_BY_TYPE.get(sheet_type, frozenset())
         ssn = p["SSN"]
         if culture.name == "en-US" and len(ssn) == 9:

@@ -20,7 +20,7 @@ from service.filling.history import (
     Procedure,
     Recall,
 )
-from service.vocab import Culture
+from service.vocab import FIRST_REAL_YEAR, NO_DATETIME, Culture
 
 # ApptStatus.
 _NONE, _SCHEDULED, _COMPLETE, _UNSCHEDULED, _PLANNED = 0, 1, 2, 3, 6
@@ -28,8 +28,6 @@ _NONE, _SCHEDULED, _COMPLETE, _UNSCHEDULED, _PLANNED = 0, 1, 2, 3, 6
 _TP, _C, _EC, _EO = 1, 2, 3, 4
 # TreatmentArea.
 _SURF, _TOOTH, _QUAD, _SEXTANT, _ARCH = 1, 2, 4, 5, 6
-_FIRST_REAL_YEAR = 1880
-_NO_DATETIME = datetime(1, 1, 1)
 # The "date last …" tokens and the code group (CodeGroupFixed) each reads.
 DATE_LAST_GROUPS = {
     "dateLastBW": 1,
@@ -162,7 +160,7 @@ class HistoryTokens:
         return [
             a
             for a in self.history.appointments
-            if a.pat_num == pat_num and not (a.when.year < _FIRST_REAL_YEAR and a.status == _UNSCHEDULED)
+            if a.pat_num == pat_num and not (a.when.year < FIRST_REAL_YEAR and a.status == _UNSCHEDULED)
         ]
 
     def _future_scheduled(self, pat_num: int) -> list[Appointment]:
@@ -213,7 +211,7 @@ class HistoryTokens:
         if self.apt_num > 0:
             chosen = next((a for a in mine if a.apt_num == self.apt_num), None)
             if chosen is not None:
-                if chosen.when.year > _FIRST_REAL_YEAR:
+                if chosen.when.year > FIRST_REAL_YEAR:
                     values["apptDateMonthSpelled"] = self.culture.custom(chosen.when, "MMMM dd, yyyy")
                 values["apptProcs"] = "\r\n".join(
                     procedure_for_letter(p, canadian=self.canadian)
@@ -330,7 +328,7 @@ class HistoryTokens:
                 for r in self.history.recalls
                 if r.pat_num == pat_num
                 and r.type_num in types
-                and (not unscheduled or r.scheduled.year < _FIRST_REAL_YEAR)
+                and (not unscheduled or r.scheduled.year < FIRST_REAL_YEAR)
             ),
             None,
         )
@@ -351,7 +349,7 @@ class HistoryTokens:
             if r.pat_num != self.patient["PatNum"]:
                 continue
             # A recall due today counts as due here (famRecallDue leaves it out).
-            if r.due > today or r.due.year < _FIRST_REAL_YEAR or r.disabled or r.until_date > today:
+            if r.due > today or r.due.year < FIRST_REAL_YEAR or r.disabled or r.until_date > today:
                 continue
             if 0 < r.until_balance < balance:
                 continue
@@ -363,7 +361,7 @@ class HistoryTokens:
                 values["dueForPanoYN"] = "Yes"
         recall = self._prophy_or_perio(self.patient["PatNum"], unscheduled=False)
         if recall is not None and not recall.disabled:
-            if recall.due.year > _FIRST_REAL_YEAR:
+            if recall.due.year > FIRST_REAL_YEAR:
                 values["dateRecallDue"] = self._date(recall.due)
             values["recallInterval"] = interval_text(recall.interval)
             if recall.scheduled >= today:
@@ -387,7 +385,7 @@ class HistoryTokens:
             p.description
             for p in history.popups
             # Disabled: a DateTimeDisabled set and past (the deprecated IsDisabled is ignored).
-            if not (p.disabled_at != _NO_DATETIME and p.disabled_at < self.now)
+            if not (p.disabled_at != NO_DATETIME and p.disabled_at < self.now)
         ]
         return {
             # A hidden billing type still prints its name, without "(hidden)".

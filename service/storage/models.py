@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlmodel import Field, SQLModel
 
-NO_DATE = date(1, 1, 1)
-NO_DATETIME = datetime(1, 1, 1)
-MIDNIGHT = time(0, 0)
+from service.vocab import MIDNIGHT as MIDNIGHT
+from service.vocab import NO_DATE as NO_DATE
+from service.vocab import NO_DATETIME as NO_DATETIME
 
 # bigint(20); SQLite only auto-increments an INTEGER PRIMARY KEY.
 BIG = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

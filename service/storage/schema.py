@@ -14,7 +14,7 @@ import asyncio
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.storage import fill_tables, models
+from service.vocab import NO_DATETIME
 
 WRITTEN = (models.SHEET, models.SHEETFIELD)
-_NO_DATETIME = datetime(1, 1, 1)
 
 
 def neutral_value(column_type: Any) -> Any:
@@ -35,7 +35,7 @@ def neutral_value(column_type: Any) -> Any:
         # A MySQL TIMESTAMP cannot hold year 1; Open Dental stamps those "now".
         return models.now_seconds()
     if isinstance(kind, sa.DateTime):
-        return _NO_DATETIME
+        return NO_DATETIME
     if isinstance(kind, sa.Date):
         return date(1, 1, 1)
     if isinstance(kind, sa.Time):

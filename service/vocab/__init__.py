@@ -3,6 +3,14 @@ No I/O."""
 
 from service.vocab import enums
 from service.vocab.cultures import EN_US, Culture, culture
+from service.vocab.dates import (
+    FIRST_REAL_DATE,
+    FIRST_REAL_YEAR,
+    MIDNIGHT,
+    NO_DATE,
+    NO_DATETIME,
+    real_date,
+)
 from service.vocab.enums import (
     CREATABLE_SHEET_TYPES,
     GrowthBehavior,
@@ -15,6 +23,11 @@ from service.vocab.enums import (
 __all__ = [
     "CREATABLE_SHEET_TYPES",
     "EN_US",
+    "FIRST_REAL_DATE",
+    "FIRST_REAL_YEAR",
+    "MIDNIGHT",
+    "NO_DATE",
+    "NO_DATETIME",
     "Culture",
     "GrowthBehavior",
     "SheetFieldType",
@@ -23,4 +36,5 @@ __all__ = [
     "culture",
     "enums",
     "od_name",
+    "real_date",
 ]

@@ -14,7 +14,6 @@ from service.api.methods import SheetsApi
 from service.api.store import SheetStore
 from service.config.settings import Settings
 from service.contract.auth import Authenticator
-from service.contract.descriptors import SERVICE
 from service.contract.errors import Internal, Unavailable
 from service.render.pool import PdfRenderer
 from service.storage import db
@@ -33,14 +32,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SheetStore]:
 
 def _api(store: SheetStore, renderer: PdfRenderer, kind: type[SheetsApi] = SheetsApi) -> SheetsApi:
     return kind(store=store, settings=Settings(), authenticator=Authenticator(()), renderer=renderer)
-
-
-def test_the_api_implements_every_method_of_the_service_descriptor(
-    store: SheetStore, renderer: PdfRenderer
-) -> None:
-    api = _api(store, renderer)
-
-    assert set(api._methods) == {method.name for method in SERVICE.methods}
 
 
 def test_an_api_missing_a_method_of_the_service_does_not_start(

@@ -56,8 +56,18 @@ def known_hosts(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def no_password_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.DEBUG)
+    # A record through asyncssh's logger first: the password's absence below means something only
+    # when asyncssh's debug records reach the capture.
+    logging.getLogger("asyncssh").debug("capture probe")
     yield
+    probe = [r.getMessage() for r in caplog.get_records("setup") if r.name == "asyncssh"]
+    assert "capture probe" in probe, "asyncssh's records are not captured: the check below proves nothing"
     assert PASSWORD not in caplog.text
+
+
+def assert_our_failure_was_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """The export's own failure line is in the capture: what is absent from it was really left out."""
+    assert any(r.name == "service.sftp" and "failed" in r.getMessage() for r in caplog.records)
 
 
 async def upload(
@@ -273,6 +283,7 @@ async def test_wrong_password_is_refused_without_echoing_it(
     )
     assert wrong not in message
     assert wrong not in caplog.text
+    assert_our_failure_was_logged(caplog)
     assert contents(peer.root) == {}
 
 
@@ -442,6 +453,7 @@ async def test_server_quoting_the_password_back_never_gets_it_into_messages_or_l
     # Neither asyncssh's records of the reason (server and client side) nor ours carry it.
     assert "quota exceeded" not in caplog.text
     assert STARS not in caplog.text
+    assert_our_failure_was_logged(caplog)
 
 
 @pytest.mark.parametrize(("password", "kept"), [*((p, False) for p in SHORT_PASSWORDS), ("z", True)])
@@ -454,6 +466,7 @@ async def test_server_reason_containing_the_password_is_left_out_whole(
     # "No space left on device" contains each short password but not "z".
     assert message == (f"{ours}: {FailingWriteSFTPServer.reason}." if kept else f"{ours}.")
     assert STARS not in caplog.text
+    assert_our_failure_was_logged(caplog)
 
 
 async def test_silent_server_is_given_up_on_after_the_connect_timeout(known_hosts: Path) -> None:

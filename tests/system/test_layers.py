@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "contract": set(),
     "vocab": set(),
     "config": {"contract", "vocab"},
-    "storage": {"contract"},
+    "storage": {"contract", "vocab"},
     "filling": {"contract", "vocab", "config", "storage"},
     "render": {"vocab", "config"},
     "sftp": {"contract"},

@@ -54,7 +54,7 @@ from service.render.config import RenderConfig, Rendered
 from service.render.draw import images, layout, text
 from service.render.draw.layout import MAX_PAGES, Item, Kind, Placed
 from service.render.draw.text import MIN_FONT_PT, TextBox, refuse_fetch
-from service.vocab import GrowthBehavior, SheetFieldType, SheetType, TextAlign, culture
+from service.vocab import FIRST_REAL_YEAR, GrowthBehavior, SheetFieldType, SheetType, TextAlign, culture
 
 __all__ = [
     "MAX_PAGES",
@@ -160,7 +160,7 @@ def _signed_at(value: Any) -> datetime | None:
             return None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    if isinstance(value, datetime) and value.year > 1880:
+    if isinstance(value, datetime) and value.year > FIRST_REAL_YEAR:
         return value
     return None
 
