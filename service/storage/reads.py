@@ -56,8 +56,7 @@ class SqliteReaders:
 
     Checking a connection out of SQLAlchemy's async pool and back costs about
     three times the query itself on SQLite, and handing a query to aiosqlite's
-    thread and waking the loop for its answer about as much again (a 20-row
-    ListSheets: ~210 us a call through aiosqlite, ~110 us here). The reads run
+    thread and waking the loop for its answer about as much again. The reads run
     here are bounded (an indexed key, a page of at most the page limit), and in
     WAL mode a reader never waits for a writer: the connection does not wait
     at all (busy timeout 0), and in the rare moment SQLite answers BUSY (a WAL
