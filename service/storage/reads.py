@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.storage.errors import capacity_fault
+from service.storage.errors import is_outage
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
@@ -159,23 +159,10 @@ class PreparedRead:
                 raise sa.exc.OperationalError(sql, None, exc, connection_invalidated=True) from None
 
 
-# asyncpg's errors for a connection that is gone; asyncmy raises OperationalError
-# only for those (lost connection, server gone away, cannot connect).
-_DISCONNECT_NAMES = frozenset(("ConnectionDoesNotExistError", "InterfaceError", "OperationalError"))
-_UNAVAILABLE_SQLSTATE = ("08", "53", "57")
-
-
 def _is_disconnect(error: Exception) -> bool:
-    if capacity_fault(error) is not None:
-        return False  # a full disk (a sort spilling to it) or memory: the connection is fine
-    if isinstance(error, (OSError, TimeoutError)):
-        return True
-    if not type(error).__module__.startswith(("asyncpg", "asyncmy")):
-        return False
-    sqlstate = getattr(error, "sqlstate", None)
-    if isinstance(sqlstate, str):
-        return sqlstate[:2] in _UNAVAILABLE_SQLSTATE
-    return type(error).__name__ in _DISCONNECT_NAMES
+    """Whether the driver's own error means the database cannot serve: the one rule
+    (`service.storage.errors.is_outage`) that SQLAlchemy's errors are judged by too."""
+    return is_outage(error)
 
 
 def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:
