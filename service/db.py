@@ -98,10 +98,15 @@ async def write_transaction(engine: AsyncEngine, *, snapshot: bool = False) -> A
 async def init_db(engine: AsyncEngine) -> list[str]:
     """Create the tables that are missing (never alters one); returns those created.
 
+    Besides Open Dental's, the one table of the service's own: `sheets_subscription`.
+
     On the embedded database also Open Dental's tables a sheet is filled from,
     empty (elsewhere they are Open Dental's own, or absent).
     """
-    wanted = TABLES + (list(fill_tables.TABLES) if engine.dialect.name == "sqlite" else [])
+    # Imported here: the events subsystem's store runs its statements through this module.
+    from service.events.table import SUBSCRIPTION
+
+    wanted = [*TABLES, SUBSCRIPTION] + (list(fill_tables.TABLES) if engine.dialect.name == "sqlite" else [])
     async with engine.begin() as conn:
         existing = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
         missing = [t for t in wanted if t.name not in existing]
