@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -53,6 +54,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    # aiosqlite logs every statement with its parameters at DEBUG: patient data, and a
+    # subscription's customer key and secret. Never, whatever the service's log level.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     engine = create_async_engine(url, **kwargs)
 
     @sa.event.listens_for(engine.sync_engine, "connect")

@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     """How long a replica's claim on a subscription lasts unrenewed: another takes over after it."""
     events_tick_seconds: float = Field(default=0.5, gt=0)
     """Seconds between a replica's looks for subscriptions due (and streams' looks for changes)."""
+    events_settle_seconds: int = Field(default=1, ge=0)
+    """Whole seconds a change waits before it is sent: Open Dental's times have whole seconds, so a second
+    is sent once it has ended, and a sheet edited twice within it is sent with its last edit."""
     events_concurrency: int = Field(default=8, ge=1)
     """Subscriptions one replica delivers at once."""
     events_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()

@@ -3,8 +3,11 @@
 One check replaces schemathesis' `positive_data_acceptance`: a request the
 OpenAPI document calls valid must not be refused, except by Open Dental's two
 business rules (a SheetDef type that cannot be created; a field that cannot be
-updated, or not to that value) and by the SFTP peer an export names (the
-fuzzer's addresses are refused by the allowlist or by no server listening).
+updated, or not to that value), by the SFTP peer an export names (the
+fuzzer's addresses are refused by the allowlist or by no server listening), by
+a subscription's rules (an endpoint URL events may go to, the one table watched,
+the polling range, a stop after the start, the subscriptions a key may have) and
+by the calendar (a date-time such as 0000-00-00 fits the pattern, not a calendar).
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ BUSINESS_RULES = (
     "is not supported. Only ",
     "Only OutputText, InputField and CheckBox fields can be updated.",
     'FieldValue of a CheckBox must be "X" or blank.',
+    "EndPointUrl is invalid",
+    "EndPointUrl host ",
+    'WatchTable is invalid. The service watches "Sheet" only.',
+    "PollingSeconds is invalid. It must be from 1 to ",
+    "UiEventType is invalid: the service sends database events only",
+    "DateTimeStop is invalid: it is before DateTimeStart.",
+    "subscriptions, the most allowed.",
+    'must be a date and time as "yyyy-MM-dd HH:mm:ss".',
 )
 REFUSED_STATUSES = frozenset((400, 413, 422))
 PEER_DEPENDENT = frozenset(("ExportSheetSftp",))

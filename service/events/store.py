@@ -153,6 +153,7 @@ class EventStore:
                 SUBSCRIPTION.update()
                 .where(
                     _S.SubscriptionNum == subscription_num,
+                    _S.NextPollMs <= now_ms,
                     sa.or_(_S.LeaseOwner == owner, _S.LeaseUntilMs < now_ms),
                 )
                 .values(LeaseOwner=owner, LeaseUntilMs=until_ms)
@@ -181,7 +182,8 @@ class EventStore:
 
     async def counts(self, *, owner: str) -> tuple[int, int]:
         """(subscriptions in the table, leases `owner` holds), for the metrics."""
-        query = sa.select(sa.func.count(), sa.func.count(sa.case((_S.LeaseOwner == owner, 1))))
+        leases = sa.func.count(sa.case((_S.LeaseOwner == owner, 1)))
+        query = sa.select(sa.func.count(), leases)
         async with self.engine.connect() as conn:
             total, held = (await conn.execute(query.select_from(SUBSCRIPTION))).one()
         return int(total), int(held)
@@ -189,15 +191,17 @@ class EventStore:
     # Changed sheets.
 
     async def changes(
-        self, *, since: Watermark, limit: int, stop: datetime | None = None, pat_num: int | None = None
+        self, *, since: Watermark, limit: int, until: datetime | None = None, pat_num: int | None = None
     ) -> list[Change]:
-        """Up to `limit` sheets changed at or after the watermark and not yet sent, in change order
-        (then SheetNum). Those already sent at the watermark's second are read again and skipped here:
-        a second rarely holds many, and a list of them in the statement would outgrow a driver's
-        parameter limit where it does (10,000 changes in one second)."""
+        """Up to `limit` sheets changed at or after the watermark (and at or before `until`) and not yet
+        sent, in change order (then SheetNum).
+
+        Those already sent at the watermark's second are read again and skipped here: a second rarely
+        holds many, and a list of them in the statement would outgrow a driver's parameter limit where
+        it does (10,000 changes in one second)."""
         query = sa.select(*_SHEET_COLUMNS, changed_at).where(changed_at >= since.start)
-        if stop is not None:
-            query = query.where(changed_at <= stop)
+        if until is not None:
+            query = query.where(changed_at <= until)
         if pat_num is not None:
             query = query.where(_SHEET.PatNum == pat_num)
         query = query.order_by(changed_at, _SHEET.SheetNum).limit(limit + len(since.sent))
