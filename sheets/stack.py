@@ -22,6 +22,7 @@ from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
 from service.events import Delivery, DeliveryLimits, EventStore, SubscriptionsApi
+from service.events.stream import SheetEventServicer
 from service.grpc_observe import ObservingInterceptor
 from service.readiness import ReadinessProbe
 from service.render_config import RenderConfig
@@ -117,6 +118,13 @@ async def running_service(
             SheetServicer(api),
             interceptors=[ObservingInterceptor(metrics)],
             credentials=credentials,
+            events=SheetEventServicer(
+                events,
+                authenticate=api.authenticate,
+                tick_seconds=settings.events_tick_seconds,
+                batch_size=settings.events_batch_size,
+                settle_seconds=settings.events_settle_seconds,
+            ),
         )
         stack.push_async_callback(grpc_server.stop, 0)
         # Keeps gRPC health NOT_SERVING while the database is unreachable.

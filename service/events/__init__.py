@@ -1,6 +1,7 @@
 """Sheet events: Open Dental's API Subscriptions for the `sheet` table, their delivery
 to the subscribers' endpoints (one replica at a time, by a lease in the database),
-and the WatchSheets stream for gRPC clients."""
+and the WatchSheets stream for gRPC clients (`service.events.stream`, the subsystem's gRPC
+edge, imported by the composition root alone)."""
 
 from service.events.delivery import Delivery, DeliveryLimits
 from service.events.signature import EVENT_ID_HEADER, SIGNATURE_HEADER, sign, verify

@@ -200,6 +200,8 @@ class EventStore:
         holds many, and a list of them in the statement would outgrow a driver's parameter limit where
         it does (10,000 changes in one second)."""
         query = sa.select(*_SHEET_COLUMNS, changed_at).where(changed_at >= since.start)
+        if since.through:
+            query = query.where(sa.or_(changed_at != since.start, _SHEET.SheetNum > since.through))
         if until is not None:
             query = query.where(changed_at <= until)
         if pat_num is not None:
@@ -210,7 +212,7 @@ class EventStore:
         changes = []
         for row in rows:
             change = Change(row[:-1], as_datetime(row[-1]))
-            if change.changed == since.start and change.sheet_num in since.sent:
+            if since.seen(change.changed, change.sheet_num):
                 continue
             changes.append(change)
             if len(changes) == limit:
