@@ -116,6 +116,12 @@ async def test_a_created_sheet_an_answered_field_and_a_plain_sql_update_each_arr
         assert listed[0]["LastError"] == ""
         assert listed[0]["DateTimeLastDelivery"] != "0001-01-01 00:00:00"
         assert listed[0]["DateTimeStart"] == sheets[2]["DateTSheetEdited"]
+        metrics = stack.metrics.exposition().decode()
+        assert 'sheets_event_deliveries_total{outcome="ok"} 3.0' in metrics
+        assert "sheets_event_sheets_delivered_total 3.0" in metrics
+        assert "sheets_event_delivery_lag_seconds_count 3.0" in metrics
+        assert "sheets_event_subscriptions 1.0" in metrics
+        assert "sheets_event_leases_held 1.0" in metrics
     # One line per delivery, naming neither the secret nor the customer key.
     lines = [r for r in caplog.records if r.getMessage() == "sheet event delivery"]
     assert [(r.outcome, r.sheets) for r in lines] == [("ok", 1)] * 3  # type: ignore[attr-defined]
