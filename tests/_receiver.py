@@ -29,6 +29,9 @@ class Call:
 @dataclass
 class Receiver:
     url: str = ""
+    port: int = 0
+    runner: web.AppRunner | None = None
+    site: web.TCPSite | None = None
     status: int = 200
     delay: float = 0.0
     calls: list[Call] = field(default_factory=list)
@@ -49,6 +52,17 @@ class Receiver:
             await asyncio.sleep(self.delay)
         return web.Response(status=status)
 
+    async def down(self) -> None:
+        """Stop listening: calls are refused until `up()`."""
+        assert self.site is not None
+        await self.site.stop()
+
+    async def up(self) -> None:
+        """Listen again, on the same port."""
+        assert self.runner is not None
+        self.site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
+        await self.site.start()
+
     async def wait_for(self, done: Callable[[], bool], within: float = 15.0) -> None:
         deadline = time.monotonic() + within
         while not done():
@@ -65,8 +79,9 @@ async def receiving(path: str = "/events") -> AsyncIterator[Receiver]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
-    receiver.url = f"http://127.0.0.1:{port}{path}"
+    receiver.port = runner.addresses[0][1]
+    receiver.runner, receiver.site = runner, site
+    receiver.url = f"http://127.0.0.1:{receiver.port}{path}"
     try:
         yield receiver
     finally:

@@ -214,3 +214,25 @@ async def test_a_slow_receiver_holds_no_request_and_its_call_times_out(rest: Res
         # Nothing was acknowledged: the watermark has not moved past the sheet.
         assert datetime.fromisoformat(listed[0]["DateTimeStart"]) <= datetime.now()
         assert Counter(c.status for c in receiver.calls)[200] >= 1
+
+
+async def test_a_receiver_that_refuses_connections_gets_everything_when_it_listens_again(
+    rest: Rest, stack: Stack
+) -> None:
+    async with receiving() as receiver:
+        await receiver.down()
+        await _subscribe(rest, receiver)
+        made = [(await _create_sheet(rest, stack))["SheetNum"] for _ in range(3)]
+        deadline = time.monotonic() + 15
+        listed: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            _, listed, _ = await rest.request("GET", "/api/v1/subscriptions")
+            if listed[0]["LastError"]:
+                break
+            await asyncio.sleep(0.1)
+        assert listed[0]["LastError"].startswith("ClientConnectorError"), listed
+        await receiver.up()
+        await receiver.wait_for(lambda: len(receiver.sheets()) >= 3, within=20)
+        assert [s["SheetNum"] for s in receiver.sheets()] == made
+        metrics = stack.metrics.exposition().decode()
+        assert 'sheets_event_deliveries_total{outcome="connection_error"}' in metrics

@@ -179,8 +179,7 @@ class SubscriptionsApi:
         if created is None:
             raise InvalidArgument(
                 f"This customer key already has {self._max_per_key} subscriptions, the most allowed. "
-                "Delete one first.",
-                field="EndPointUrl",
+                "Delete one first."
             )
         row = await self._store.get(owner=owner, subscription_num=created[0])
         return pb.CreateSubscriptionResponse(subscription=subscription(row, secret=True))
