@@ -172,11 +172,12 @@ async def test_tables_created_by_open_dentals_ddl_accept_our_writes(bare_engine:
     assert await db.init_db(bare_engine) == ["sheets_subscription"]
     if dialect == "mysql":
         async with bare_engine.connect() as conn:
-            engines = await conn.exec_driver_sql(
-                "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-            )
             # Open Dental's tables as its DDL made them; the service's own table is the server's default.
-            assert {row[1] for row in engines if row[0] != "sheets_subscription"} == {"MyISAM"}
+            engines = await conn.exec_driver_sql(
+                "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                "AND TABLE_NAME <> 'sheets_subscription'"
+            )
+            assert set(engines.scalars()) == {"MyISAM"}
     result = await seed_demo(bare_engine)
     assert len(result.patients) == 5
     sheet_def, field_defs = parse_sheetdef(SHEETDEF_FILES[0])
