@@ -24,6 +24,7 @@ from service.auth import Authenticator
 from service.contract import SERVICE, SHEET_TYPE_TO_OD, WRITE_METHODS
 from service.culture import culture
 from service.errors import Internal, InvalidArgument, NotFound, SheetsError, Unavailable
+from service.events import EventStore, SubscriptionsApi
 from service.field_values import GivenValue
 from service.limits import RateLimiter, WorkLimiter, customer_key
 from service.render_pool import WARM_DEFINITIONS, PdfRenderer
@@ -35,7 +36,7 @@ from service.validation import validate
 from telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
-_Method = Callable[[Any], Awaitable[Message]]
+_Method = Callable[..., Awaitable[Message]]
 
 
 def python_name(method_name: str) -> str:
@@ -54,6 +55,7 @@ class SheetsApi:
         authenticator: Authenticator,
         renderer: PdfRenderer,
         metrics: Metrics | None = None,
+        subscriptions: SubscriptionsApi | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -64,6 +66,14 @@ class SheetsApi:
             RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
         )
         self.metrics = metrics or Metrics()
+        # Subscriptions belong to the customer key that made them: their methods take the caller's too.
+        self.subscriptions = subscriptions or SubscriptionsApi(
+            EventStore(store.engine, database_errors=store.database_errors, capacity=store.capacity),
+            max_per_key=settings.events_max_subscriptions,
+            allowed_hosts=settings.events_allowed_hosts,
+            allow_http=settings.events_allow_http,
+        )
+        self._owned: set[str] = set()
         self._methods: Mapping[str, _Method] = self._method_table()
 
     def _method_table(self) -> dict[str, _Method]:
@@ -71,6 +81,9 @@ class SheetsApi:
         table = {}
         for method in SERVICE.methods:
             implementation = getattr(self, python_name(method.name), None)
+            if implementation is None:
+                implementation = getattr(self.subscriptions, python_name(method.name), None)
+                self._owned.add(method.name)
             if not callable(implementation):
                 raise TypeError(f"{type(self).__name__} implements no {method.full_name}")
             table[method.name] = implementation
@@ -90,6 +103,8 @@ class SheetsApi:
             if self._rate is not None:
                 self._rate.admit(customer_key(authorization))
             validate(request)
+            if method_name in self._owned:
+                return await self._methods[method_name](request, customer_key(authorization))
             return await self._methods[method_name](request)
         except SheetsError as error:
             outcome = error.grpc_code

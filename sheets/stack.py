@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import Gateway, create_app, serving
+from gateway.encoder import to_od
 from gateway.invokers import in_process
 from service import db
 from service.api import SheetsApi
 from service.auth import Authenticator
+from service.events import Delivery, DeliveryLimits, EventStore, SubscriptionsApi
+from service.events.stream import SheetEventServicer
 from service.grpc_observe import ObservingInterceptor
 from service.readiness import ReadinessProbe
 from service.render_config import RenderConfig
@@ -45,6 +48,7 @@ class RunningService:
     gateway: Gateway | None
     metrics: Metrics
     readiness: ReadinessProbe
+    delivery: Delivery | None = None
 
     @property
     def grpc_target(self) -> str:
@@ -92,12 +96,19 @@ async def running_service(
         metrics.watch_pool(engine)
         metrics.watch_render_counts(renderer.counts)
         metrics.watch_capacity(store.capacity)
+        events = EventStore(engine, database_errors=store.database_errors, capacity=store.capacity)
         api = SheetsApi(
             store=store,
             settings=settings,
             authenticator=Authenticator(settings.api_keys),
             renderer=renderer,
             metrics=metrics,
+            subscriptions=SubscriptionsApi(
+                events,
+                max_per_key=settings.events_max_subscriptions,
+                allowed_hosts=settings.events_allowed_hosts,
+                allow_http=settings.events_allow_http,
+            ),
         )
         if settings.render_warmup:
             # In the background: the service answers meanwhile (a render waits for a free worker).
@@ -108,6 +119,13 @@ async def running_service(
             SheetServicer(api),
             interceptors=[ObservingInterceptor(metrics)],
             credentials=credentials,
+            events=SheetEventServicer(
+                events,
+                authenticate=api.authenticate,
+                tick_seconds=settings.events_tick_seconds,
+                batch_size=settings.events_batch_size,
+                settle_seconds=settings.events_settle_seconds,
+            ),
         )
         stack.push_async_callback(grpc_server.stop, 0)
         # Keeps gRPC health NOT_SERVING while the database is unreachable.
@@ -135,4 +153,15 @@ async def running_service(
             gateway = await stack.enter_async_context(
                 serving(app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context)
             )
-        yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway, metrics, readiness)
+        delivery = None
+        if settings.events:
+            # Sheet events go out in the background (the Sheet objects in the REST dialect), and stop
+            # before the engine closes, giving their leases up.
+            delivery = Delivery(
+                events, encode=to_od, limits=DeliveryLimits.from_settings(settings), metrics=metrics
+            )
+            await delivery.start()
+            stack.push_async_callback(delivery.stop)
+        yield RunningService(
+            settings, engine, renderer, store, api, grpc_server, gateway, metrics, readiness, delivery
+        )

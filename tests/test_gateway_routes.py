@@ -25,7 +25,7 @@ _F = descriptor_pb2.FieldDescriptorProto
 def test_every_sheet_service_rpc_has_exactly_one_route() -> None:
     routes = routes_from_service(SERVICE)
     assert [r.method_name for r in routes] == [m.name for m in SERVICE.methods]
-    assert len(routes) == 12
+    assert len(routes) == 16
 
 
 @pytest.mark.parametrize(

@@ -374,7 +374,7 @@ async def test_openapi_document_is_valid_openapi_3_and_lists_every_route(rest: R
         expected.add((verb, _with_json_names(getattr(rule, verb), json_names)))
     paths = document["paths"].items()
     listed = {(verb, path) for path, item in paths for verb in item if verb != "parameters"}
-    assert len(expected) == len(SERVICE.methods) == 12
+    assert len(expected) == len(SERVICE.methods) == 16
     assert listed == expected
 
 
