@@ -216,6 +216,7 @@ async def _gateway(args: argparse.Namespace) -> None:
 
 
 async def _config(args: argparse.Namespace) -> None:
+    from service.events import report as events_report
     from service.render import fonts
     from service.storage import database_error_fields, db
     from sheets import config_report
@@ -230,6 +231,7 @@ async def _config(args: argparse.Namespace) -> None:
     tls = settings.server_tls
     mtls = ", client certificates required on gRPC" if tls and tls.client_ca_file else ""
     print(f"# TLS: {'on both surfaces' + mtls if tls else 'off (plaintext; loopback only unless allowed)'}")
+    print(events_report.delivery_line(settings))
     print("# Fonts for PDFs:")
     for font_line in fonts.describe(fonts.find_fonts(settings.font_dirs)):
         print(f"#   {font_line}")
@@ -244,6 +246,7 @@ async def _config(args: argparse.Namespace) -> None:
     else:
         print(f"# Open Dental tables present: {', '.join(present) or 'none'}")
         print(f"# Open Dental tables absent: {', '.join(missing) or 'none'}")
+        print(await events_report.table_line(engine))
     finally:
         await engine.dispose()
 

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import Gateway, create_app, serving
+from gateway.encoder import to_od
 from gateway.invokers import in_process
 from service.api import SheetsApi, SheetStore
 from service.config import Settings
 from service.contract import Authenticator
+from service.events import Delivery, DeliveryLimits, EventStore, SubscriptionsApi
 from service.render import PdfRenderer, RenderConfig
 from service.rpc import (
     SHEET_SERVICE,
     GrpcServer,
     ObservingInterceptor,
     ReadinessProbe,
+    SheetEventServicer,
     SheetServicer,
     start_grpc_server,
 )
@@ -47,6 +50,7 @@ class RunningService:
     gateway: Gateway | None
     metrics: Metrics
     readiness: ReadinessProbe
+    delivery: Delivery | None = None
 
     @property
     def grpc_target(self) -> str:
@@ -94,12 +98,19 @@ async def running_service(
         metrics.watch_pool(engine)
         metrics.watch_render_counts(renderer.counts)
         metrics.watch_capacity(store.capacity)
+        events = EventStore(engine, database_errors=store.database_errors, capacity=store.capacity)
         api = SheetsApi(
             store=store,
             settings=settings,
             authenticator=Authenticator(settings.api_keys),
             renderer=renderer,
             metrics=metrics,
+            subscriptions=SubscriptionsApi(
+                events,
+                max_per_key=settings.events_max_subscriptions,
+                allowed_hosts=settings.events_allowed_hosts,
+                allow_http=settings.events_allow_http,
+            ),
         )
         if settings.render_warmup:
             # In the background: the service answers meanwhile (a render waits for a free worker).
@@ -110,6 +121,13 @@ async def running_service(
             SheetServicer(api),
             interceptors=[ObservingInterceptor(metrics)],
             credentials=credentials,
+            events=SheetEventServicer(
+                events,
+                authenticate=api.authenticate,
+                tick_seconds=settings.events_tick_seconds,
+                batch_size=settings.events_batch_size,
+                settle_seconds=settings.events_settle_seconds,
+            ),
         )
         stack.push_async_callback(grpc_server.stop, 0)
         # Keeps gRPC health NOT_SERVING while the database is unreachable.
@@ -137,4 +155,15 @@ async def running_service(
             gateway = await stack.enter_async_context(
                 serving(app, settings.http_listen, grace=settings.grace_seconds, ssl_context=ssl_context)
             )
-        yield RunningService(settings, engine, renderer, store, api, grpc_server, gateway, metrics, readiness)
+        delivery = None
+        if settings.events:
+            # Sheet events go out in the background (the Sheet objects in the REST dialect), and stop
+            # before the engine closes, giving their leases up.
+            delivery = Delivery(
+                events, encode=to_od, limits=DeliveryLimits.from_settings(settings), metrics=metrics
+            )
+            await delivery.start()
+            stack.push_async_callback(delivery.stop)
+        yield RunningService(
+            settings, engine, renderer, store, api, grpc_server, gateway, metrics, readiness, delivery
+        )

@@ -31,6 +31,9 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Calls answer in well under a millisecond to several seconds (a PDF export).
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _RENDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+# A change waits about a polling interval (a second or more) for its event, far longer while a
+# receiver is down.
+_LAG_BUCKETS = (0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 300, 900, 3600)
 
 
 class _PoolCollector(Collector):
@@ -179,6 +182,27 @@ class Metrics:
         )
         self.render_queue = Gauge(
             "sheets_render_queue_depth", "Renders waiting for or running in a worker.", registry=registry
+        )
+        self.event_deliveries = Counter(
+            "sheets_event_deliveries",
+            "Event calls to subscribers' endpoints by outcome (ok, http_error, timeout, connection_error).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.event_sheets = Counter(
+            "sheets_event_sheets_delivered", "Sheet changes acknowledged by subscribers.", registry=registry
+        )
+        self.event_lag = Histogram(
+            "sheets_event_delivery_lag_seconds",
+            "From a sheet's change to the acknowledgement of the call carrying it (the batch's oldest).",
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
+        self.event_subscriptions = Gauge(
+            "sheets_event_subscriptions", "Subscriptions in the table (every key's).", registry=registry
+        )
+        self.event_leases = Gauge(
+            "sheets_event_leases_held", "Subscriptions this replica holds the lease of.", registry=registry
         )
         for surface in ("grpc", "rest"):
             self.in_flight.labels(surface)

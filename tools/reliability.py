@@ -59,7 +59,11 @@ def _counts(outcomes: Counter[str]) -> str:
 async def fuzzing(tmp: Path, renderer: PdfRenderer) -> Row:
     from tests.system.test_fuzz import run_schemathesis
 
-    settings = {"sftp_allowed_hosts": "127.0.0.1", "sftp_connect_timeout": 2.0}
+    settings = {
+        "sftp_allowed_hosts": "127.0.0.1",
+        "sftp_connect_timeout": 2.0,
+        "events_allowed_hosts": "127.0.0.1,localhost,::1",
+    }
     async with running_stack(f"sqlite+aiosqlite:///{tmp / 'fuzz.db'}", tmp, renderer, **settings) as stack:
         run = await run_schemathesis(stack.rest_urls["in-process"], tmp / "fuzz", max_examples=40)
     cases = run.report.get("test_cases", {})

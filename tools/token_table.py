@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from service.filling.token_table import with_token_table
+from service.filling import with_token_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -3,7 +3,7 @@ set of validations, shared by the gRPC servicer and the in-process gateway.
 
 Methods take and return the proto messages and raise `service.contract.errors`; the
 edges translate those exactly once. Statements live in `service.api.store`, the
-row -> message converters in `service.api.convert`.
+row -> message converters in `service.storage.convert`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from google.api import httpbody_pb2
 from google.protobuf.message import Message
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service.api import convert
 from service.api.limits import RateLimiter, WorkLimiter
 from service.api.store import SheetStore, SourceUnavailable
 from service.config import Settings
@@ -36,14 +35,16 @@ from service.contract import (
     customer_key,
     validate,
 )
+from service.events import EventStore, SubscriptionsApi
 from service.filling import GivenValue, Practice
 from service.render import WARM_DEFINITIONS, PdfRenderer
 from service.sftp import check_target, parse_sftp_address, upload_pdf
+from service.storage import convert
 from service.vocab import culture
 from telemetry.metrics import Metrics
 
 log = logging.getLogger("service.api")
-_Method = Callable[[Any], Awaitable[Message]]
+_Method = Callable[..., Awaitable[Message]]
 
 
 def python_name(method_name: str) -> str:
@@ -62,6 +63,7 @@ class SheetsApi:
         authenticator: Authenticator,
         renderer: PdfRenderer,
         metrics: Metrics | None = None,
+        subscriptions: SubscriptionsApi | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -72,6 +74,14 @@ class SheetsApi:
             RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
         )
         self.metrics = metrics or Metrics()
+        # Subscriptions belong to the customer key that made them: their methods take the caller's too.
+        self.subscriptions = subscriptions or SubscriptionsApi(
+            EventStore(store.engine, database_errors=store.database_errors, capacity=store.capacity),
+            max_per_key=settings.events_max_subscriptions,
+            allowed_hosts=settings.events_allowed_hosts,
+            allow_http=settings.events_allow_http,
+        )
+        self._owned: set[str] = set()
         self._methods: Mapping[str, _Method] = self._method_table()
 
     def _method_table(self) -> dict[str, _Method]:
@@ -79,6 +89,9 @@ class SheetsApi:
         table = {}
         for method in SERVICE.methods:
             implementation = getattr(self, python_name(method.name), None)
+            if implementation is None:
+                implementation = getattr(self.subscriptions, python_name(method.name), None)
+                self._owned.add(method.name)
             if not callable(implementation):
                 raise TypeError(f"{type(self).__name__} implements no {method.full_name}")
             table[method.name] = implementation
@@ -98,6 +111,8 @@ class SheetsApi:
             if self._rate is not None:
                 self._rate.admit(customer_key(authorization))
             validate(request)
+            if method_name in self._owned:
+                return await self._methods[method_name](request, customer_key(authorization))
             return await self._methods[method_name](request)
         except SheetsError as error:
             outcome = error.grpc_code

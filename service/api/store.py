@@ -2,7 +2,7 @@
 tables, and the prepared reads of the hot paths (ListSheets, the render loaders).
 
 Functions take keyword arguments and return driver rows in the column order of
-`service.api.convert`; the API turns them into messages. Creating a sheet, whose
+`service.storage.convert`; the API turns them into messages. Creating a sheet, whose
 statements are bound up with Open Dental's fill rules, is `service.filling.create`'.
 """
 
@@ -21,7 +21,6 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.api import convert
 from service.contract import InvalidArgument, NotFound
 from service.filling import GivenValue, Practice, create_sheet, value_problem
 from service.storage import (
@@ -31,6 +30,7 @@ from service.storage import (
     PreparedRead,
     SqliteReaders,
     capacity_fault,
+    convert,
     is_outage,
     models,
     schema,

@@ -110,6 +110,29 @@ class Settings(BaseSettings):
     """Seconds between the background database checks that set gRPC health."""
     readiness_timeout: float = Field(default=2.0, gt=0)
     """Seconds the database may take to answer a readiness check."""
+    events: bool = True
+    """Deliver sheet events to the subscriptions' endpoints from this replica (off: serve the API only)."""
+    events_max_subscriptions: int = Field(default=20, ge=1)
+    """Subscriptions one customer key may have."""
+    events_batch_size: int = Field(default=1000, ge=1, le=1000)
+    """Sheets in one event call at most (Open Dental's limit: 1000)."""
+    events_call_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a receiver may take to answer an event call; slower is a failure, retried."""
+    events_backoff_cap: float = Field(default=300.0, gt=0)
+    """Longest wait, in seconds, before a failed call is retried (the wait doubles from PollingSeconds)."""
+    events_lease_seconds: float = Field(default=30.0, gt=0)
+    """How long a replica's claim on a subscription lasts unrenewed: another takes over after it."""
+    events_tick_seconds: float = Field(default=0.5, gt=0)
+    """Seconds between a replica's looks for subscriptions due (and streams' looks for changes)."""
+    events_settle_seconds: int = Field(default=1, ge=0)
+    """Whole seconds a change waits before it is sent: Open Dental's times have whole seconds, so a second
+    is sent once it has ended, and a sheet edited twice within it is sent with its last edit."""
+    events_concurrency: int = Field(default=8, ge=1)
+    """Subscriptions one replica delivers at once."""
+    events_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated hosts events may be sent to; unset: any."""
+    events_allow_http: bool = False
+    """Allow plain http endpoints off loopback (https otherwise)."""
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -131,7 +154,7 @@ class Settings(BaseSettings):
             return tuple(Path(part.strip()) for part in parts if part.strip())
         return value
 
-    @field_validator("sftp_allowed_hosts", mode="before")
+    @field_validator("sftp_allowed_hosts", "events_allowed_hosts", mode="before")
     @classmethod
     def _parse_hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -146,6 +169,11 @@ class Settings(BaseSettings):
             raise ValueError("SHEETS_TLS_CERT_FILE and SHEETS_TLS_KEY_FILE go together")
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("SHEETS_TLS_CLIENT_CA_FILE needs SHEETS_TLS_CERT_FILE and SHEETS_TLS_KEY_FILE")
+        if self.events_lease_seconds <= self.events_call_timeout:
+            raise ValueError(
+                "SHEETS_EVENTS_LEASE_SECONDS must be longer than SHEETS_EVENTS_CALL_TIMEOUT: "
+                "a lease must outlast the call it covers"
+            )
         return self
 
     def engine_options(self) -> dict[str, int | float]:

@@ -11,11 +11,17 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from opendental.sheets.v1 import sheet_service_pb2, sheet_service_pb2_grpc
+from opendental.sheets.v1 import (
+    sheet_event_service_pb2,
+    sheet_event_service_pb2_grpc,
+    sheet_service_pb2,
+    sheet_service_pb2_grpc,
+)
 
 log = logging.getLogger("service.server")
 
 SHEET_SERVICE = sheet_service_pb2.DESCRIPTOR.services_by_name["SheetService"].full_name
+SHEET_EVENT_SERVICE = sheet_event_service_pb2.DESCRIPTOR.services_by_name["SheetEventService"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 _V1ALPHA = "grpc.reflection.v1alpha"
 _V1 = "grpc.reflection.v1"
@@ -91,14 +97,19 @@ async def start_grpc_server(
     *,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
+    events: sheet_event_service_pb2_grpc.SheetEventServiceServicer | None = None,
 ) -> GrpcServer:
     """Start serving on `listen` (`host:port`, port 0 picks a free one), with
-    TLS when given `credentials`."""
+    TLS when given `credentials`, and the sheet event stream when given `events`."""
     server = grpc.aio.server(interceptors=interceptors)
     sheet_service_pb2_grpc.add_SheetServiceServicer_to_server(servicer, server)
+    services = [SHEET_SERVICE]
+    if events is not None:
+        sheet_event_service_pb2_grpc.add_SheetEventServiceServicer_to_server(events, server)
+        services.append(SHEET_EVENT_SERVICE)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    _add_reflection(server, [SHEET_SERVICE, health.SERVICE_NAME])
+    _add_reflection(server, [*services, health.SERVICE_NAME])
     if credentials is None:
         port = server.add_insecure_port(listen)
     else:

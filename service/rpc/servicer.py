@@ -110,3 +110,23 @@ class SheetServicer(sheet_service_pb2_grpc.SheetServiceServicer):
         self, request: pb.GetSheetFieldDefRequest, context: Any
     ) -> pb.GetSheetFieldDefResponse:
         return await self._call("GetSheetFieldDef", request, context, pb.GetSheetFieldDefResponse)
+
+    async def CreateSubscription(
+        self, request: pb.CreateSubscriptionRequest, context: Any
+    ) -> pb.CreateSubscriptionResponse:
+        return await self._call("CreateSubscription", request, context, pb.CreateSubscriptionResponse)
+
+    async def ListSubscriptions(
+        self, request: pb.ListSubscriptionsRequest, context: Any
+    ) -> pb.ListSubscriptionsResponse:
+        return await self._call("ListSubscriptions", request, context, pb.ListSubscriptionsResponse)
+
+    async def UpdateSubscription(
+        self, request: pb.UpdateSubscriptionRequest, context: Any
+    ) -> pb.UpdateSubscriptionResponse:
+        return await self._call("UpdateSubscription", request, context, pb.UpdateSubscriptionResponse)
+
+    async def DeleteSubscription(
+        self, request: pb.DeleteSubscriptionRequest, context: Any
+    ) -> pb.DeleteSubscriptionResponse:
+        return await self._call("DeleteSubscription", request, context, pb.DeleteSubscriptionResponse)

@@ -1,10 +1,12 @@
 """Storage: Open Dental's tables, the engine, sessions, prepared reads, the reflected schema, and
 telling a database outage from a refusal. Knows nothing above it."""
 
-from service.storage import db, fill_tables, models, reads, schema, sessions
+from service.storage import convert, db, fill_tables, models, reads, schema, sessions
 from service.storage.db import SQLITE_BUSY_TIMEOUT_MS, bulk_insert, row, write_transaction
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from service.storage.models import (
+    BIG,
+    DATETIME,
     NO_DATETIME,
     Patient,
     Sheet,
@@ -16,11 +18,15 @@ from service.storage.models import (
 from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders, datetime_parts
 from service.storage.schema import Schema, schema_of
 from service.storage.sessions import Query, Session, SqliteSession, driver_values, run_transaction
+from service.storage.subscription_table import SUBSCRIPTION
 from service.storage.transactions import sheets_are_transactional
 
 __all__ = [
+    "BIG",
+    "DATETIME",
     "NO_DATETIME",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SUBSCRIPTION",
     "CapacityWatch",
     "CompiledRead",
     "Patient",
@@ -36,6 +42,7 @@ __all__ = [
     "SqliteSession",
     "bulk_insert",
     "capacity_fault",
+    "convert",
     "database_error_fields",
     "datetime_parts",
     "db",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlmodel import SQLModel
 
 from service.storage import fill_tables, models, schema
+from service.storage.subscription_table import SUBSCRIPTION
 
 TABLES = [
     models.PATIENT,
@@ -53,6 +55,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    # aiosqlite logs every statement with its parameters at DEBUG: patient data, and a
+    # subscription's customer key and secret. Never, whatever the service's log level.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     engine = create_async_engine(url, **kwargs)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
@@ -98,10 +103,12 @@ async def write_transaction(engine: AsyncEngine, *, snapshot: bool = False) -> A
 async def init_db(engine: AsyncEngine) -> list[str]:
     """Create the tables that are missing (never alters one); returns those created.
 
+    Besides Open Dental's, the one table of the service's own: `sheets_subscription`.
+
     On the embedded database also Open Dental's tables a sheet is filled from,
     empty (elsewhere they are Open Dental's own, or absent).
     """
-    wanted = TABLES + (list(fill_tables.TABLES) if engine.dialect.name == "sqlite" else [])
+    wanted = [*TABLES, SUBSCRIPTION] + (list(fill_tables.TABLES) if engine.dialect.name == "sqlite" else [])
     async with engine.begin() as conn:
         existing = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
         missing = [t for t in wanted if t.name not in existing]

@@ -89,4 +89,10 @@ def test_the_openapi_document_lists_507_on_the_routes_that_write_the_database() 
         writes = operation["x-grpc-method"].rpartition("/")[2] in DATABASE_WRITE_METHODS
         assert ("507" in operation["responses"]) is writes, operation["x-grpc-method"]
     assert "InsufficientStorage" in document["components"]["responses"]
-    assert {"CreateSheet", "UpdateSheetField"} == DATABASE_WRITE_METHODS
+    assert {
+        "CreateSheet",
+        "UpdateSheetField",
+        "CreateSubscription",
+        "UpdateSubscription",
+        "DeleteSubscription",
+    } == DATABASE_WRITE_METHODS

@@ -57,6 +57,11 @@ def test_config_shows_values_with_their_sources_and_masks_secrets(
     )
     assert "font LiberationSans:" in out or "fonts missing: install" in out
     assert " prints: Latin=" in out
+    assert (
+        "# Sheet events table sheets_subscription: 0 subscription(s), 0 past DateTimeStop, "
+        "0 whose last call failed, leased by 0 replica(s)"
+    ) in out.splitlines()
+    assert "# Sheet events: delivered every PollingSeconds, 1000 sheets a call at most, 10 s a call" in out
 
 
 def test_config_masks_the_database_password(capsys: pytest.CaptureFixture[str]) -> None:

@@ -47,13 +47,13 @@ async def running_stack(
     database_url: str, data_dir: Path, renderer: PdfRenderer, **settings: Any
 ) -> AsyncIterator[Stack]:
     """Seed a database, then serve it over gRPC and both gateway modes."""
+    options: dict[str, Any] = {"render_warmup": False, "api_keys": API_KEYS, **settings}
     config = Settings(
         database_url=database_url,
         data_dir=data_dir,
-        api_keys=API_KEYS,
         grpc_listen="127.0.0.1:0",
         http_listen="127.0.0.1:0",
-        **({"render_warmup": False} | settings),
+        **options,
     )
     seeded: list[SeedResult] = []
 

@@ -99,9 +99,14 @@ async def test_schemathesis_finds_no_server_error_no_schema_violation_and_no_ref
     tmp_path: Path, renderer: PdfRenderer, mode: str
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
-    # Exports may only reach loopback, where no SFTP server listens: the fuzzer
-    # never makes the service connect anywhere else.
-    settings = {"sftp_allowed_hosts": "127.0.0.1", "sftp_connect_timeout": 2.0, "request_timeout": 20.0}
+    # Exports and events may only reach loopback, where no SFTP server or receiver listens:
+    # the fuzzer never makes the service connect anywhere else.
+    settings = {
+        "sftp_allowed_hosts": "127.0.0.1",
+        "sftp_connect_timeout": 2.0,
+        "request_timeout": 20.0,
+        "events_allowed_hosts": "127.0.0.1,localhost,::1",
+    }
     async with running_stack(url, tmp_path, renderer, **settings) as stack:
         run = await run_schemathesis(stack.rest_urls[mode], tmp_path / "report", max_examples=15)
     assert run.exit_code == 0, run.output[-6000:]

@@ -22,8 +22,9 @@ ALLOWED: dict[str, set[str]] = {
     "render": {"vocab", "config"},
     "sftp": {"contract"},
     "admin": {"vocab", "storage"},
-    "api": {"contract", "vocab", "config", "storage", "filling", "render", "sftp"},
-    "rpc": {"contract", "api", "storage"},
+    "events": {"contract", "config", "storage"},
+    "api": {"contract", "vocab", "config", "storage", "filling", "render", "sftp", "events"},
+    "rpc": {"contract", "api", "storage", "events"},
 }
 # Modules imported by path from outside their subsystem: the fonts (the command finds them) and
 # the drawing code (the render workers and `sheets render` load it, lazily).

@@ -125,6 +125,10 @@ async def test_every_readme_example_succeeds(stack: Stack, tmp_path: Path) -> No
                 assert "(every 6m)." in text
                 assert "plan pays up to $1,500.00 a year: $175.00 used, $1,325.00 left." in text
                 assert text.endswith("D2740, #30- CrnPorc, $1,250.00"), text
+            elif "WatchSheets" in command:
+                # A stream until the deadline: the starting cursor, then the patient's sheets replayed.
+                assert b'"Cursor": "20000101000000.0"' in out
+                assert b'"SheetNum": "1"' in out or b'"SheetNum": 1' in out, out
             elif command.startswith("curl") and " -o " not in command:
                 json.loads(out)
     assert (tmp_path / "sheet-1.pdf").read_bytes().startswith(b"%PDF-")
@@ -143,5 +147,7 @@ async def _run(command: str, swaps: dict[str, str], env: dict[str, str], cwd: Pa
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, (command, out, err)
+    # A stream's example ends at its -max-time deadline: grpcurl exits 64 + DEADLINE_EXCEEDED (4).
+    expected = 68 if "-max-time" in args else 0
+    assert process.returncode == expected, (command, out, err)
     return out

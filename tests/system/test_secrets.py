@@ -185,7 +185,12 @@ async def test_no_secret_reaches_a_log_line_or_a_response_body(
 ) -> None:
     certs = make_certs(tmp_path / "certs")
     wrong_password = "Sftp-Wrong-Pa55word-e91b"
-    settings = {"sftp_allowed_hosts": "127.0.0.1", "sftp_connect_timeout": 1.0, "sftp_host_keys": "off"}
+    settings = {
+        "sftp_allowed_hosts": "127.0.0.1",
+        "sftp_connect_timeout": 1.0,
+        "sftp_host_keys": "off",
+        "events_allowed_hosts": "127.0.0.1,localhost,::1",
+    }
     seen: list[Any] = []
     url = f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}"
     async with (

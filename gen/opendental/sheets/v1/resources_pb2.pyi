@@ -309,3 +309,75 @@ class SheetFieldDef(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SheetFieldDef: _TypeAlias = SheetFieldDef  # noqa: Y015
+
+@_typing.final
+class Subscription(_message.Message):
+    """A subscription to database events (Open Dental's Subscription, kept in the service's own table
+    `sheets_subscription`, never Open Dental's `apisubscription`), and how its delivery goes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_NUM_FIELD_NUMBER: _builtins.int
+    END_POINT_URL_FIELD_NUMBER: _builtins.int
+    WORKSTATION_FIELD_NUMBER: _builtins.int
+    CUSTOMER_KEY_FIELD_NUMBER: _builtins.int
+    WATCH_TABLE_FIELD_NUMBER: _builtins.int
+    POLLING_SECONDS_FIELD_NUMBER: _builtins.int
+    UI_EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    DATE_TIME_START_FIELD_NUMBER: _builtins.int
+    DATE_TIME_STOP_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    DATE_TIME_LAST_DELIVERY_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    LAG_SECONDS_FIELD_NUMBER: _builtins.int
+    subscription_num: _builtins.int
+    end_point_url: _builtins.str
+    workstation: _builtins.str
+    customer_key: _builtins.str
+    watch_table: _builtins.str
+    polling_seconds: _builtins.int
+    ui_event_type: _builtins.str
+    note: _builtins.str
+    secret: _builtins.str
+    """The key of each call's HMAC-SHA256 signature: given once, in the answer that creates it."""
+    last_error: _builtins.str
+    """Why the last call failed ("" once one succeeds)."""
+    lag_seconds: _builtins.float
+    """Seconds the oldest change not yet acknowledged has waited (0: nothing waits)."""
+    @_builtins.property
+    def date_time_start(self) -> _datetime_pb2.DateTime:
+        """Changes from this time on are still to be sent: it moves on with each delivered batch."""
+
+    @_builtins.property
+    def date_time_stop(self) -> _datetime_pb2.DateTime: ...
+    @_builtins.property
+    def date_time_last_delivery(self) -> _datetime_pb2.DateTime:
+        """When the receiver last acknowledged a call (2xx)."""
+
+    def __init__(
+        self,
+        *,
+        subscription_num: _builtins.int = ...,
+        end_point_url: _builtins.str = ...,
+        workstation: _builtins.str = ...,
+        customer_key: _builtins.str = ...,
+        watch_table: _builtins.str = ...,
+        polling_seconds: _builtins.int = ...,
+        ui_event_type: _builtins.str = ...,
+        date_time_start: _datetime_pb2.DateTime | None = ...,
+        date_time_stop: _datetime_pb2.DateTime | None = ...,
+        note: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        date_time_last_delivery: _datetime_pb2.DateTime | None = ...,
+        last_error: _builtins.str = ...,
+        lag_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["date_time_last_delivery", b"date_time_last_delivery", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_key", b"customer_key", "date_time_last_delivery", b"date_time_last_delivery", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop", "end_point_url", b"end_point_url", "lag_seconds", b"lag_seconds", "last_error", b"last_error", "note", b"note", "polling_seconds", b"polling_seconds", "secret", b"secret", "subscription_num", b"subscription_num", "ui_event_type", b"ui_event_type", "watch_table", b"watch_table", "workstation", b"workstation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Subscription: _TypeAlias = Subscription  # noqa: Y015

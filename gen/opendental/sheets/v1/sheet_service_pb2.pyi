@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.type import datetime_pb2 as _datetime_pb2
 from opendental.sheets.v1 import resources_pb2 as _resources_pb2
 import builtins as _builtins
 import sys
@@ -648,3 +649,240 @@ class GetSheetFieldDefResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSheetFieldDefResponse: _TypeAlias = GetSheetFieldDefResponse  # noqa: Y015
+
+@_typing.final
+class CreateSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    END_POINT_URL_FIELD_NUMBER: _builtins.int
+    WORKSTATION_FIELD_NUMBER: _builtins.int
+    WATCH_TABLE_FIELD_NUMBER: _builtins.int
+    POLLING_SECONDS_FIELD_NUMBER: _builtins.int
+    UI_EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    DATE_TIME_START_FIELD_NUMBER: _builtins.int
+    DATE_TIME_STOP_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    end_point_url: _builtins.str
+    """http or https; plain http only to loopback unless the service allows it."""
+    workstation: _builtins.str
+    """Kept as given: the service has no workstations."""
+    watch_table: _builtins.str
+    """The table watched: "Sheet"."""
+    polling_seconds: _builtins.int
+    """Seconds between two looks at the table."""
+    ui_event_type: _builtins.str
+    """UI events are not sent by the service: blank."""
+    note: _builtins.str
+    @_builtins.property
+    def date_time_start(self) -> _datetime_pb2.DateTime:
+        """Changes from this time on are sent (default: now); moves on as events are delivered."""
+
+    @_builtins.property
+    def date_time_stop(self) -> _datetime_pb2.DateTime:
+        """No change after this time is sent (default: never)."""
+
+    def __init__(
+        self,
+        *,
+        end_point_url: _builtins.str | None = ...,
+        workstation: _builtins.str | None = ...,
+        watch_table: _builtins.str | None = ...,
+        polling_seconds: _builtins.int | None = ...,
+        ui_event_type: _builtins.str | None = ...,
+        date_time_start: _datetime_pb2.DateTime | None = ...,
+        date_time_stop: _datetime_pb2.DateTime | None = ...,
+        note: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url", "_note", b"_note", "_polling_seconds", b"_polling_seconds", "_ui_event_type", b"_ui_event_type", "_watch_table", b"_watch_table", "_workstation", b"_workstation", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop", "end_point_url", b"end_point_url", "note", b"note", "polling_seconds", b"polling_seconds", "ui_event_type", b"ui_event_type", "watch_table", b"watch_table", "workstation", b"workstation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url", "_note", b"_note", "_polling_seconds", b"_polling_seconds", "_ui_event_type", b"_ui_event_type", "_watch_table", b"_watch_table", "_workstation", b"_workstation", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop", "end_point_url", b"end_point_url", "note", b"note", "polling_seconds", b"polling_seconds", "ui_event_type", b"ui_event_type", "watch_table", b"watch_table", "workstation", b"workstation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__end_point_url: _TypeAlias = _typing.Literal["end_point_url"]  # noqa: Y015
+    _WhichOneofArgType__end_point_url: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url"]  # noqa: Y015
+    _WhichOneofReturnType__note: _TypeAlias = _typing.Literal["note"]  # noqa: Y015
+    _WhichOneofArgType__note: _TypeAlias = _typing.Literal["_note", b"_note"]  # noqa: Y015
+    _WhichOneofReturnType__polling_seconds: _TypeAlias = _typing.Literal["polling_seconds"]  # noqa: Y015
+    _WhichOneofArgType__polling_seconds: _TypeAlias = _typing.Literal["_polling_seconds", b"_polling_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__ui_event_type: _TypeAlias = _typing.Literal["ui_event_type"]  # noqa: Y015
+    _WhichOneofArgType__ui_event_type: _TypeAlias = _typing.Literal["_ui_event_type", b"_ui_event_type"]  # noqa: Y015
+    _WhichOneofReturnType__watch_table: _TypeAlias = _typing.Literal["watch_table"]  # noqa: Y015
+    _WhichOneofArgType__watch_table: _TypeAlias = _typing.Literal["_watch_table", b"_watch_table"]  # noqa: Y015
+    _WhichOneofReturnType__workstation: _TypeAlias = _typing.Literal["workstation"]  # noqa: Y015
+    _WhichOneofArgType__workstation: _TypeAlias = _typing.Literal["_workstation", b"_workstation"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_point_url) -> _WhichOneofReturnType__end_point_url | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__note) -> _WhichOneofReturnType__note | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__polling_seconds) -> _WhichOneofReturnType__polling_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__ui_event_type) -> _WhichOneofReturnType__ui_event_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__watch_table) -> _WhichOneofReturnType__watch_table | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__workstation) -> _WhichOneofReturnType__workstation | None: ...
+
+Global___CreateSubscriptionRequest: _TypeAlias = CreateSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class CreateSubscriptionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> _resources_pb2.Subscription: ...
+    def __init__(
+        self,
+        *,
+        subscription: _resources_pb2.Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateSubscriptionResponse: _TypeAlias = CreateSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsRequest: _TypeAlias = ListSubscriptionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSubscriptionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscriptions(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Subscription]: ...
+    def __init__(
+        self,
+        *,
+        subscriptions: _abc.Iterable[_resources_pb2.Subscription] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscriptions", b"subscriptions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSubscriptionsResponse: _TypeAlias = ListSubscriptionsResponse  # noqa: Y015
+
+@_typing.final
+class UpdateSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_NUM_FIELD_NUMBER: _builtins.int
+    END_POINT_URL_FIELD_NUMBER: _builtins.int
+    WORKSTATION_FIELD_NUMBER: _builtins.int
+    POLLING_SECONDS_FIELD_NUMBER: _builtins.int
+    DATE_TIME_START_FIELD_NUMBER: _builtins.int
+    DATE_TIME_STOP_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    subscription_num: _builtins.int
+    end_point_url: _builtins.str
+    workstation: _builtins.str
+    polling_seconds: _builtins.int
+    note: _builtins.str
+    @_builtins.property
+    def date_time_start(self) -> _datetime_pb2.DateTime: ...
+    @_builtins.property
+    def date_time_stop(self) -> _datetime_pb2.DateTime: ...
+    def __init__(
+        self,
+        *,
+        subscription_num: _builtins.int = ...,
+        end_point_url: _builtins.str | None = ...,
+        workstation: _builtins.str | None = ...,
+        polling_seconds: _builtins.int | None = ...,
+        date_time_start: _datetime_pb2.DateTime | None = ...,
+        date_time_stop: _datetime_pb2.DateTime | None = ...,
+        note: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url", "_note", b"_note", "_polling_seconds", b"_polling_seconds", "_workstation", b"_workstation", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop", "end_point_url", b"end_point_url", "note", b"note", "polling_seconds", b"polling_seconds", "workstation", b"workstation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url", "_note", b"_note", "_polling_seconds", b"_polling_seconds", "_workstation", b"_workstation", "date_time_start", b"date_time_start", "date_time_stop", b"date_time_stop", "end_point_url", b"end_point_url", "note", b"note", "polling_seconds", b"polling_seconds", "subscription_num", b"subscription_num", "workstation", b"workstation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__end_point_url: _TypeAlias = _typing.Literal["end_point_url"]  # noqa: Y015
+    _WhichOneofArgType__end_point_url: _TypeAlias = _typing.Literal["_end_point_url", b"_end_point_url"]  # noqa: Y015
+    _WhichOneofReturnType__note: _TypeAlias = _typing.Literal["note"]  # noqa: Y015
+    _WhichOneofArgType__note: _TypeAlias = _typing.Literal["_note", b"_note"]  # noqa: Y015
+    _WhichOneofReturnType__polling_seconds: _TypeAlias = _typing.Literal["polling_seconds"]  # noqa: Y015
+    _WhichOneofArgType__polling_seconds: _TypeAlias = _typing.Literal["_polling_seconds", b"_polling_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__workstation: _TypeAlias = _typing.Literal["workstation"]  # noqa: Y015
+    _WhichOneofArgType__workstation: _TypeAlias = _typing.Literal["_workstation", b"_workstation"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__end_point_url) -> _WhichOneofReturnType__end_point_url | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__note) -> _WhichOneofReturnType__note | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__polling_seconds) -> _WhichOneofReturnType__polling_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__workstation) -> _WhichOneofReturnType__workstation | None: ...
+
+Global___UpdateSubscriptionRequest: _TypeAlias = UpdateSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateSubscriptionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def subscription(self) -> _resources_pb2.Subscription: ...
+    def __init__(
+        self,
+        *,
+        subscription: _resources_pb2.Subscription | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription", b"subscription"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateSubscriptionResponse: _TypeAlias = UpdateSubscriptionResponse  # noqa: Y015
+
+@_typing.final
+class DeleteSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBSCRIPTION_NUM_FIELD_NUMBER: _builtins.int
+    subscription_num: _builtins.int
+    def __init__(
+        self,
+        *,
+        subscription_num: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["subscription_num", b"subscription_num"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionRequest: _TypeAlias = DeleteSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class DeleteSubscriptionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteSubscriptionResponse: _TypeAlias = DeleteSubscriptionResponse  # noqa: Y015

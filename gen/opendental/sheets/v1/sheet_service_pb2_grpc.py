@@ -99,6 +99,26 @@ class SheetServiceStub:
                 request_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefRequest.SerializeToString,
                 response_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefResponse.FromString,
                 _registered_method=True)
+        self.CreateSubscription = channel.unary_unary(
+                '/opendental.sheets.v1.SheetService/CreateSubscription',
+                request_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionRequest.SerializeToString,
+                response_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/opendental.sheets.v1.SheetService/ListSubscriptions',
+                request_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.UpdateSubscription = channel.unary_unary(
+                '/opendental.sheets.v1.SheetService/UpdateSubscription',
+                request_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionRequest.SerializeToString,
+                response_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubscription = channel.unary_unary(
+                '/opendental.sheets.v1.SheetService/DeleteSubscription',
+                request_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionRequest.SerializeToString,
+                response_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionResponse.FromString,
+                _registered_method=True)
 
 
 class SheetServiceServicer:
@@ -194,6 +214,35 @@ class SheetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSubscription(self, request, context):
+        """Subscribes the caller's customer key to database events of a table (Open Dental's API Events):
+        the changed rows are POSTed to EndPointUrl every PollingSeconds. WatchTable: "Sheet".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Gets the subscriptions of the caller's customer key, with their delivery state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSubscription(self, request, context):
+        """Changes a subscription of the caller's customer key; fields left out keep their value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscription(self, request, context):
+        """Removes a subscription of the caller's customer key: no more events are sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SheetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -256,6 +305,26 @@ def add_SheetServiceServicer_to_server(servicer, server):
                     servicer.GetSheetFieldDef,
                     request_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefRequest.FromString,
                     response_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefResponse.SerializeToString,
+            ),
+            'CreateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSubscription,
+                    request_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionRequest.FromString,
+                    response_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionResponse.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'UpdateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSubscription,
+                    request_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionRequest.FromString,
+                    response_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionResponse.SerializeToString,
+            ),
+            'DeleteSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscription,
+                    request_deserializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionRequest.FromString,
+                    response_serializer=opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -586,6 +655,114 @@ class SheetService:
             '/opendental.sheets.v1.SheetService/GetSheetFieldDef',
             opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefRequest.SerializeToString,
             opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.GetSheetFieldDefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opendental.sheets.v1.SheetService/CreateSubscription',
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionRequest.SerializeToString,
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.CreateSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opendental.sheets.v1.SheetService/ListSubscriptions',
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsRequest.SerializeToString,
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opendental.sheets.v1.SheetService/UpdateSubscription',
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionRequest.SerializeToString,
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.UpdateSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opendental.sheets.v1.SheetService/DeleteSubscription',
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionRequest.SerializeToString,
+            opendental_dot_sheets_dot_v1_dot_sheet__service__pb2.DeleteSubscriptionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,16 @@ class SheetServiceStub:
     """Gets the field definitions of a sheet definition, or of all of them."""
     GetSheetFieldDef: _grpc.UnaryUnaryMultiCallable[_sheet_service_pb2.GetSheetFieldDefRequest, _sheet_service_pb2.GetSheetFieldDefResponse]
     """Gets one sheet field definition."""
+    CreateSubscription: _grpc.UnaryUnaryMultiCallable[_sheet_service_pb2.CreateSubscriptionRequest, _sheet_service_pb2.CreateSubscriptionResponse]
+    """Subscribes the caller's customer key to database events of a table (Open Dental's API Events):
+    the changed rows are POSTed to EndPointUrl every PollingSeconds. WatchTable: "Sheet".
+    """
+    ListSubscriptions: _grpc.UnaryUnaryMultiCallable[_sheet_service_pb2.ListSubscriptionsRequest, _sheet_service_pb2.ListSubscriptionsResponse]
+    """Gets the subscriptions of the caller's customer key, with their delivery state."""
+    UpdateSubscription: _grpc.UnaryUnaryMultiCallable[_sheet_service_pb2.UpdateSubscriptionRequest, _sheet_service_pb2.UpdateSubscriptionResponse]
+    """Changes a subscription of the caller's customer key; fields left out keep their value."""
+    DeleteSubscription: _grpc.UnaryUnaryMultiCallable[_sheet_service_pb2.DeleteSubscriptionRequest, _sheet_service_pb2.DeleteSubscriptionResponse]
+    """Removes a subscription of the caller's customer key: no more events are sent."""
 
 @_typing.type_check_only
 class SheetServiceAsyncStub(SheetServiceStub):
@@ -102,6 +112,16 @@ class SheetServiceAsyncStub(SheetServiceStub):
     """Gets the field definitions of a sheet definition, or of all of them."""
     GetSheetFieldDef: _aio.UnaryUnaryMultiCallable[_sheet_service_pb2.GetSheetFieldDefRequest, _sheet_service_pb2.GetSheetFieldDefResponse]  # type: ignore[assignment]
     """Gets one sheet field definition."""
+    CreateSubscription: _aio.UnaryUnaryMultiCallable[_sheet_service_pb2.CreateSubscriptionRequest, _sheet_service_pb2.CreateSubscriptionResponse]  # type: ignore[assignment]
+    """Subscribes the caller's customer key to database events of a table (Open Dental's API Events):
+    the changed rows are POSTed to EndPointUrl every PollingSeconds. WatchTable: "Sheet".
+    """
+    ListSubscriptions: _aio.UnaryUnaryMultiCallable[_sheet_service_pb2.ListSubscriptionsRequest, _sheet_service_pb2.ListSubscriptionsResponse]  # type: ignore[assignment]
+    """Gets the subscriptions of the caller's customer key, with their delivery state."""
+    UpdateSubscription: _aio.UnaryUnaryMultiCallable[_sheet_service_pb2.UpdateSubscriptionRequest, _sheet_service_pb2.UpdateSubscriptionResponse]  # type: ignore[assignment]
+    """Changes a subscription of the caller's customer key; fields left out keep their value."""
+    DeleteSubscription: _aio.UnaryUnaryMultiCallable[_sheet_service_pb2.DeleteSubscriptionRequest, _sheet_service_pb2.DeleteSubscriptionResponse]  # type: ignore[assignment]
+    """Removes a subscription of the caller's customer key: no more events are sent."""
 
 class SheetServiceServicer(metaclass=_abc_1.ABCMeta):
     """Open Dental's Sheets API. Every REST route of the gateway is declared here
@@ -208,5 +228,39 @@ class SheetServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sheet_service_pb2.GetSheetFieldDefResponse, _abc.Awaitable[_sheet_service_pb2.GetSheetFieldDefResponse]]:
         """Gets one sheet field definition."""
+
+    @_abc_1.abstractmethod
+    def CreateSubscription(
+        self,
+        request: _sheet_service_pb2.CreateSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sheet_service_pb2.CreateSubscriptionResponse, _abc.Awaitable[_sheet_service_pb2.CreateSubscriptionResponse]]:
+        """Subscribes the caller's customer key to database events of a table (Open Dental's API Events):
+        the changed rows are POSTed to EndPointUrl every PollingSeconds. WatchTable: "Sheet".
+        """
+
+    @_abc_1.abstractmethod
+    def ListSubscriptions(
+        self,
+        request: _sheet_service_pb2.ListSubscriptionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sheet_service_pb2.ListSubscriptionsResponse, _abc.Awaitable[_sheet_service_pb2.ListSubscriptionsResponse]]:
+        """Gets the subscriptions of the caller's customer key, with their delivery state."""
+
+    @_abc_1.abstractmethod
+    def UpdateSubscription(
+        self,
+        request: _sheet_service_pb2.UpdateSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sheet_service_pb2.UpdateSubscriptionResponse, _abc.Awaitable[_sheet_service_pb2.UpdateSubscriptionResponse]]:
+        """Changes a subscription of the caller's customer key; fields left out keep their value."""
+
+    @_abc_1.abstractmethod
+    def DeleteSubscription(
+        self,
+        request: _sheet_service_pb2.DeleteSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sheet_service_pb2.DeleteSubscriptionResponse, _abc.Awaitable[_sheet_service_pb2.DeleteSubscriptionResponse]]:
+        """Removes a subscription of the caller's customer key: no more events are sent."""
 
 def add_SheetServiceServicer_to_server(servicer: SheetServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

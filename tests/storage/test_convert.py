@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service.api import convert
+from service.storage import convert
 
 
 def test_sheets_added_in_place_equal_those_built_one_by_one() -> None:

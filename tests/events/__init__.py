@@ -1,0 +1,1 @@
+"""Sheet events: subscriptions, delivery, the watermark, the stream, across replicas."""
