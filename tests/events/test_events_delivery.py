@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from service.events import EVENT_ID_HEADER, SIGNATURE_HEADER, verify
 from service.render.pool import PdfRenderer
 from service.storage import models
+from tests.support import ROOT
 from tests.support.receiver import Receiver, receiving
 from tests.support.stack import Rest, Stack, running_stack
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = ROOT / "README.md"
 FAST = {"events_tick_seconds": 0.1, "events_call_timeout": 1.0, "events_lease_seconds": 5.0}
 
 
