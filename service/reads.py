@@ -141,26 +141,46 @@ class PreparedRead:
         self._fetch = fetch
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
-        """All rows, as the driver returns them."""
+        """All rows, as the driver returns them.
+
+        A connection found dead (the database restarted, or dropped it) is
+        replaced with every other of its generation, and the read, which
+        changes nothing, runs once more on a new one; a database that is down
+        fails that second connect (an outage, as SQLAlchemy raises it).
+        """
         sql, ordered = self.compiled.bind(**params)
         if self._readers is not None:
             return await self._readers.fetch(sql, ordered)
+        try:
+            return await self._fetch_once(sql, ordered)
+        except sa.exc.OperationalError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._fetch_once(sql, ordered)
+
+    async def _fetch_once(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             try:
                 return await self._fetch(raw.driver_connection, sql, ordered)
             except Exception as exc:
                 # The driver's own error, unwrapped: one that says the database went
-                # away drops the connection and reads as SQLAlchemy's would.
+                # away drops the connection, and those pooled before it, and reads as
+                # SQLAlchemy's would.
                 if not _is_disconnect(exc):
                     raise
+                self._engine.sync_engine.pool._invalidate(raw, exc, _checkin=False)
                 await conn.invalidate(exc)
                 raise sa.exc.OperationalError(sql, None, exc, connection_invalidated=True) from None
 
 
-# asyncpg's errors for a connection that is gone; asyncmy raises OperationalError
-# only for those (lost connection, server gone away, cannot connect).
-_DISCONNECT_NAMES = frozenset(("ConnectionDoesNotExistError", "InterfaceError", "OperationalError"))
+# asyncpg's errors for a connection that is gone (InternalClientError: its protocol
+# met a message it did not expect, as when the server ends the session between two
+# queries: the connection is no longer usable); asyncmy raises OperationalError only
+# for those (lost connection, server gone away, cannot connect).
+_DISCONNECT_NAMES = frozenset(
+    ("ConnectionDoesNotExistError", "InterfaceError", "InternalClientError", "OperationalError")
+)
 _UNAVAILABLE_SQLSTATE = ("08", "53", "57")
 
 

@@ -327,7 +327,9 @@ def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
 
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             words = statement.lstrip().upper()
-            if not words.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            if not words.startswith(
+                ("BEGIN", "START TRANSACTION", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+            ):
                 statements.append(words.split()[0])
 
         sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
