@@ -31,8 +31,7 @@ def _gateway_ready(stdout: IO[str]) -> dict[str, Any]:
 
 
 def measure(database: str, url: str = "") -> list[Result]:
-    args = ["--database-url", url] if url else []
-    with serving(*args) as server:
+    with serving(*runner.database_args(url)) as server:
         ready = server.ready
         health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
         list20 = Grpc(

@@ -130,7 +130,7 @@ def database_error_fields(exc: BaseException) -> dict[str, Any]:
 def translate(method_name: str, exc: BaseException) -> SheetsError:
     """The caller's error for a database exception, logged once."""
     if is_outage(exc):
-        # The pool reconnects (pre-ping) once the database is back: no restart needed.
+        # The pool replaces dead connections once the database is back: no restart needed.
         log.warning("%s: database unavailable", method_name, extra=database_error_fields(exc))
         return Unavailable("The database is unavailable. Try again later.")
     column, message = describe(exc)
