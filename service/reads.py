@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -39,6 +40,26 @@ async def _fetch_asyncmy(driver: Any, sql: str, params: Sequence[Any]) -> Sequen
         await cursor.execute(sql, params)
         rows: Sequence[Sequence[Any]] = await cursor.fetchall()
     return rows
+
+
+# Prepared reads in flight on one engine's pool, at most its size (see `_read_slots`).
+_SLOTS: weakref.WeakKeyDictionary[sa.Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _read_slots(engine: AsyncEngine) -> asyncio.Semaphore | None:
+    """The engine's prepared reads wait for one of the pool's own connections rather
+    than open overflow ones: a read is one round trip, and under many calls in
+    flight overflow connections were opened and closed again as load came and
+    went (on PostgreSQL a connect costs many reads). None for a pool without a
+    fixed size."""
+    sync = engine.sync_engine
+    slots = _SLOTS.get(sync)
+    if slots is None:
+        size = getattr(sync.pool, "size", None)
+        if not callable(size) or not callable(getattr(sync.pool, "timeout", None)):
+            return None
+        slots = _SLOTS[sync] = asyncio.Semaphore(max(int(size()), 1))
+    return slots
 
 
 _FETCH: dict[str, _Fetch] = {
@@ -159,6 +180,24 @@ class PreparedRead:
         return await self._fetch_once(sql, ordered)
 
     async def _fetch_once(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        slots = _read_slots(self._engine)
+        if slots is None:
+            return await self._fetch_on_connection(sql, ordered)
+        # As long as a checkout may wait for a connection of a full pool, then as it fails.
+        wait = self._engine.sync_engine.pool.timeout()  # type: ignore[attr-defined]
+        try:
+            async with asyncio.timeout(wait):
+                await slots.acquire()
+        except TimeoutError:
+            raise sa.exc.TimeoutError(
+                f"no connection for a read within {wait:g} s: all the pool's are in use"
+            ) from None
+        try:
+            return await self._fetch_on_connection(sql, ordered)
+        finally:
+            slots.release()
+
+    async def _fetch_on_connection(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             try:

@@ -148,3 +148,33 @@ async def test_an_idle_connection_the_database_dropped_is_replaced_before_use(
     monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # every pooled connection counts as idle
     async with one_connection.connect() as conn:
         assert (await conn.execute(query)).scalar_one() == 0
+
+
+async def test_many_reads_at_once_share_the_pools_connections_and_open_no_more(server_url: str) -> None:
+    engine = db.create_engine(server_url, pool_size=2, max_overflow=10)
+    connects: list[object] = []
+    sa.event.listen(engine.sync_engine, "connect", lambda *_args: connects.append(None))
+    try:
+        read = _sheets_of(engine)
+        added = await _add_sheet(server_url, 4)
+        answers = await asyncio.gather(*(read.fetch(pat_num=4) for _ in range(40)))
+        assert {tuple(tuple(row) for row in rows) for rows in answers} == {((added,),)}
+        assert len(connects) <= 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_waits_for_a_connection_no_longer_than_the_pool_timeout(server_url: str) -> None:
+    engine = db.create_engine(server_url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    try:
+        sleep = sa.func.pg_sleep if engine.dialect.name == "postgresql" else sa.func.sleep
+        slow = PreparedRead(engine, sa.select(sleep(sa.bindparam("seconds")).label("slept")))
+        holding = asyncio.ensure_future(slow.fetch(seconds=2))
+        await asyncio.sleep(0.2)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(sa.exc.TimeoutError):
+            await _sheets_of(engine).fetch(pat_num=1)
+        assert asyncio.get_running_loop().time() - started < 1.5
+        await holding
+    finally:
+        await engine.dispose()
