@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
@@ -198,19 +200,45 @@ class PreparedRead:
             slots.release()
 
     async def _fetch_on_connection(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            try:
-                return await self._fetch(raw.driver_connection, sql, ordered)
-            except Exception as exc:
-                # The driver's own error, unwrapped: one that says the database went
-                # away drops the connection, and those pooled before it, and reads as
-                # SQLAlchemy's would.
-                if not _is_disconnect(exc):
-                    raise
-                self._engine.sync_engine.pool._invalidate(raw, exc, _checkin=False)
-                await conn.invalidate(exc)
+        # Straight from the pool (its checkout, checkin and reset events run as
+        # ever), without a SQLAlchemy Connection around it: the read is the
+        # driver's alone.
+        sync = self._engine.sync_engine
+        pool = sync.pool
+        raw = await greenlet_spawn(_checkout, sync)
+        try:
+            rows = await self._fetch(raw.driver_connection, sql, ordered)
+        except BaseException as exc:
+            # The driver's own error, unwrapped: one that says the database went
+            # away drops the connection, and those pooled before it, and reads as
+            # SQLAlchemy's would.
+            gone = isinstance(exc, Exception) and _is_disconnect(exc)
+            if gone:
+                await greenlet_spawn(pool._invalidate, raw, exc)
+            await asyncio.shield(greenlet_spawn(raw.close))
+            if gone:
                 raise sa.exc.OperationalError(sql, None, exc, connection_invalidated=True) from None
+            raise
+        await greenlet_spawn(raw.close)
+        return rows
+
+
+def _checkout(engine: sa.Engine) -> PoolProxiedConnection:
+    """A connection from the engine's pool; a failure to connect raised as
+    SQLAlchemy's Connection raises it (a DBAPIError around the driver's)."""
+    dialect = engine.dialect
+    try:
+        return engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=dialect.is_disconnect(exc, None, None),
+            dialect=dialect,
+        ) from exc
 
 
 # asyncpg's errors for a connection that is gone (InternalClientError: its protocol
