@@ -16,8 +16,8 @@ CREATES = 40
 LISTS = 400
 
 
-def measure() -> list[Result]:
-    with serving() as server:
+def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+    with serving(*runner.database_args(url)) as server:
         ready = server.ready
         listing = Grpc(
             server, runner.GRPC_PATH + "ListSheets", pb.ListSheetsRequest(pat_num=ready["patient_20"])
@@ -40,7 +40,7 @@ def measure() -> list[Result]:
         Result(
             "P5",
             "CreateSheet (249-field Medical History) / ListSheets, single-stream median latency",
-            "sqlite",
+            database,
             runner.Figure(ratios),
             "<= 10",
             f"{runner.Figure(creates).median * 1000:.2f} ms vs {runner.Figure(lists).median * 1000:.2f} ms",

@@ -25,8 +25,8 @@ IN_FLIGHT = 4
 SFTP_USER = "bench"
 
 
-def measure() -> list[Result]:
-    with serving() as server:
+def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+    with serving(*runner.database_args(url)) as server:
         peer = Server(
             scratch=server.scratch,
             argv=[runner.python(), "-m", "bench.export"],
@@ -60,7 +60,7 @@ def measure() -> list[Result]:
         Result(
             "P10",
             "249-field ExportSheetSftp to a local SFTP server / RenderSheetPdf, sustained",
-            "sqlite",
+            database,
             runner.Figure(ratios),
             ">= 0.5",
             f"{runner.Figure(exports).median:.1f}/s vs {runner.Figure(renders).median:.1f}/s",

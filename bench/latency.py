@@ -24,8 +24,8 @@ def _listing(grpc: Grpc, seconds: float) -> Load:
     return grpc.run(int(RATE * seconds), CLIENTS, rps=RATE / CLIENTS)
 
 
-def measure() -> list[Result]:
-    with serving() as server:
+def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+    with serving(*runner.database_args(url)) as server:
         ready = server.ready
         listing = Grpc(
             server,
@@ -58,7 +58,7 @@ def measure() -> list[Result]:
         Result(
             "P7",
             "ListSheets p99 while 4 exports of the 249-field sheet run / idle p99",
-            "sqlite",
+            database,
             runner.Figure(ratios),
             "<= 2",
             f"p99 {ms(busy_p99).median * 1000:.1f} ms vs {ms(idle_p99).median * 1000:.1f} ms idle, "

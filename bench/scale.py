@@ -18,9 +18,13 @@ from opendental.sheets.v1 import sheet_service_pb2 as pb
 SMALL, LARGE = 1_000, 1_000_000
 
 
-def measure() -> list[Result]:
+def measure(database: str = "sqlite", small_url: str = "", large_url: str = "") -> list[Result]:
+    """On SQLite each server has a database file of its own; elsewhere each is given one."""
     with ExitStack() as stack:
-        small, large = (stack.enter_context(serving("--filler", str(n))) for n in (SMALL, LARGE))
+        small, large = (
+            stack.enter_context(serving("--filler", str(n), *runner.database_args(url)))
+            for n, url in ((SMALL, small_url), (LARGE, large_url))
+        )
         loads = [
             Grpc(
                 server,
@@ -41,7 +45,7 @@ def measure() -> list[Result]:
         Result(
             "P8",
             "ListSheets time with 1,000,000 sheets in the table / with 1,000",
-            "sqlite",
+            database,
             runner.Figure(ratios),
             "<= 1.1",
             f"{many:,.0f}/s vs {few:,.0f}/s",

@@ -30,9 +30,8 @@ def _gateway_ready(stdout: IO[str]) -> dict[str, Any]:
     return {"http_port": int(found.group(1))}
 
 
-def measure(database: str, url: str = "") -> list[Result]:
-    args = ["--database-url", url] if url else []
-    with serving(*args) as server:
+def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+    with serving(*runner.database_args(url)) as server:
         ready = server.ready
         health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
         list20 = Grpc(

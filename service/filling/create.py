@@ -6,12 +6,11 @@ from out of Open Dental's other tables (`service.filling.data`: one query per
 table group the sheet needs), and writes the sheet and all its fields in
 the same transaction: one snapshot, and a failure anywhere leaves nothing
 behind. Every statement is built once. On SQLite the whole transaction is
-one call on the driver's thread (`service.storage.sessions`), and the database
-copies the field definitions into the new fields itself (one INSERT ...
-SELECT, given only the values filling changed); elsewhere the definitions
-are read as the driver returns them and written back in one executemany,
-only the filled-in values changed. Columns of the written tables that we do not
-model get their neutral value (`service.storage.schema`).
+one call on the driver's thread (`service.storage.sessions`). On every database the
+database copies the field definitions into the new fields itself (one
+INSERT ... SELECT, given only the values filling changed): only what filling
+reads crosses the connection, once each way. Columns of the written tables
+that we do not model get their neutral value (`service.storage.schema`).
 
 Values the caller gives (`service.filling.field_values`) are set after filling,
 before anything is written: a value that names no field, or one its field
@@ -46,10 +45,10 @@ from service.storage import (
     Session,
     Sheet,
     SheetField,
-    SqliteSession,
     driver_values,
     models,
     now_seconds,
+    placeholders,
     row,
     run_transaction,
     schema_of,
@@ -140,20 +139,7 @@ _HEAD = Query(
     .where(models.SHEETDEF.c.SheetDefNum == sa.bindparam("sheet_def_num"))
 )
 _HEAD_NAMES = (*SHEET_COPIED, *PATIENT_COLUMNS)
-# The field definitions, as the driver returns them: copied into the new fields untouched.
-_FIELD_DEFS = Query(
-    sa.select(*(models.SHEETFIELDDEF.c[c] for c in FIELD_COPIED), models.SHEETFIELDDEF.c.Language)
-    .where(
-        models.SHEETFIELDDEF.c.SheetDefNum == sa.bindparam("sheet_def_num"),
-        models.SHEETFIELDDEF.c.Language.in_([sa.bindparam("language"), ""]),
-    )
-    .order_by(models.SHEETFIELDDEF.c.SheetFieldDefNum),
-    raw=True,
-)
-_LANGUAGE = len(FIELD_COPIED)
-# Where filling finds FieldType, FieldName, FieldValue, RadioButtonValue and IsRequired in a row.
-_FILLED = tuple(FIELD_COPIED.index(c) for c in FIELD_KEYS)
-# On SQLite the database copies the definitions into the new fields itself (INSERT ... SELECT):
+# The database copies the definitions into the new fields itself (INSERT ... SELECT):
 # only what filling reads is fetched, and only the values filling changed are sent back.
 _TO_FILL = (*FIELD_KEYS, "SheetFieldDefNum", "Language", "RadioButtonGroup")
 _FIELD_DEFS_TO_FILL = Query(
@@ -168,16 +154,10 @@ _FIELD_DEFS_TO_FILL = Query(
 _KEY, _TO_FILL_LANGUAGE = len(FIELD_KEYS), len(FIELD_KEYS) + 1
 # The only columns filling changes (`Filler.fill`), by their place among FIELD_KEYS.
 _KIND, _VALUE = FIELD_KEYS.index("FieldType"), FIELD_KEYS.index("FieldValue")
-# Where given values find their columns, in the rows of either path.
-_PLACES_COPIED = FieldPlaces(
+# Where given values find their columns in the rows filling fills.
+_PLACES = FieldPlaces(
     *(
         _TO_FILL.index(c)
-        for c in ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "RadioButtonGroup")
-    )
-)
-_PLACES_WRITTEN = FieldPlaces(
-    *(
-        FIELD_COPIED.index(c)
         for c in ("FieldType", "FieldName", "FieldValue", "RadioButtonValue", "RadioButtonGroup")
     )
 )
@@ -268,15 +248,9 @@ async def _create(
     if head["PatNum"] is None:
         raise NotFound("Patient not found.", field="PatNum")
     language = head["Language"]
-    copies = isinstance(session, SqliteSession)
-    if copies:
-        field_defs = await session.rows(_FIELD_DEFS_TO_FILL, sheet_def_num=sheet_def_num, language=language)
-        chosen = for_language(field_defs, language, key=_TO_FILL_LANGUAGE)
-        keys: tuple[int, ...] = tuple(range(len(FIELD_KEYS)))
-    else:
-        field_defs = await session.rows(_FIELD_DEFS, sheet_def_num=sheet_def_num, language=language)
-        chosen = for_language(field_defs, language, key=_LANGUAGE)
-        keys = _FILLED
+    field_defs = await session.rows(_FIELD_DEFS_TO_FILL, sheet_def_num=sheet_def_num, language=language)
+    chosen = for_language(field_defs, language, key=_TO_FILL_LANGUAGE)
+    keys = tuple(range(len(FIELD_KEYS)))
     kind, value, name = keys[_KIND], keys[_VALUE], keys[_NAME]
     static_texts = [f[value] for f in chosen if f[kind] == SheetFieldType.StaticText]
     wanted = needs(sheet_type, static_texts, (f[name] for f in chosen if f[kind] == SheetFieldType.CheckBox))
@@ -314,23 +288,15 @@ async def _create(
     )
     # Filled and given their values before the sheet is written: a value
     # refused leaves nothing behind, even where nothing is transactional.
-    if isinstance(session, SqliteSession):
-        fields = [list(f) for f in chosen]
-        filler.fill(fields, keys=keys)
-        apply_values(fields, values, _PLACES_COPIED)
-    else:
-        fields = [list(f[:_LANGUAGE]) for f in chosen]
-        filler.fill(fields, keys=keys)
-        apply_values(fields, values, _PLACES_WRITTEN)
+    fields = [list(f) for f in chosen]
+    filler.fill(fields, keys=keys)
+    apply_values(fields, values, _PLACES)
     sheet_table = schema.writable(models.SHEET)
     sheet_num = await session.insert(sheet_table, sheet)
     constants = _FIELD_DEFAULTS | schema.fresh(models.SHEETFIELD) | {"SheetNum": sheet_num}
     field_table = schema.writable(models.SHEETFIELD)
-    if isinstance(session, SqliteSession):
-        if chosen:
-            await _copy_fields(session, field_table, sheet_def_num, chosen, fields, constants)
-    else:
-        await session.insert_rows(field_table, FIELD_COPIED, fields, constants)
+    if chosen:
+        await _copy_fields(session, field_table, sheet_def_num, chosen, fields, constants)
     if hidden:
         await session.execute(
             sa.update(sheet_table).where(sheet_table.c.SheetNum == sheet_num).values(IsDeleted=False)
@@ -339,7 +305,7 @@ async def _create(
 
 
 async def _copy_fields(
-    session: SqliteSession,
+    session: Session,
     table: sa.Table,
     sheet_def_num: int,
     chosen: Sequence[Sequence[Any]],
@@ -367,24 +333,42 @@ def _copy_sql(
     dialect: sa.Dialect, table: sa.Table, constants: tuple[str, ...], types: int, values: int
 ) -> str:
     """INSERT ... SELECT of the definitions of one SheetDef and language (in SheetFieldDefNum
-    order), with `types` FieldTypes and `values` FieldValues given by SheetFieldDefNum."""
+    order), with `types` FieldTypes and `values` FieldValues given by SheetFieldDefNum.
+
+    On PostgreSQL every parameter is cast to its column's type: a parameter in a
+    SELECT list has no type of its own there."""
     quote = dialect.identifier_preparer.quote
     key = f"d.{quote('SheetFieldDefNum')}"
+    marks = iter(placeholders(dialect, 2 * (types + values) + len(constants) + 2))
+    typed = dialect.name == "postgresql"
+
+    def mark(column: sa.Column[Any]) -> str:
+        if not typed:
+            return next(marks)
+        return f"CAST({next(marks)} AS {column.type.compile(dialect=dialect)})"
 
     def given(column: str, count: int) -> str:
         copied = f"d.{quote(column)}"
         if not count:
             return copied
-        return f"CASE {key} {' '.join(['WHEN ? THEN ?'] * count)} ELSE {copied} END"
+        pairs = " ".join(
+            f"WHEN {mark(models.SHEETFIELDDEF.c.SheetFieldDefNum)} THEN {mark(table.c[column])}"
+            for _ in range(count)
+        )
+        return f"CASE {key} {pairs} ELSE {copied} END"
 
+    selected = [given("FieldType", types), given("FieldValue", values)]
     selected = [
-        given(c, types) if c == "FieldType" else given(c, values) if c == "FieldValue" else f"d.{quote(c)}"
+        selected[0] if c == "FieldType" else selected[1] if c == "FieldValue" else f"d.{quote(c)}"
         for c in FIELD_COPIED
     ]
     names = ", ".join(quote(c) for c in (*FIELD_COPIED, *constants))
+    given_constants = ", ".join(mark(table.c[c]) for c in constants)
+    definition = models.SHEETFIELDDEF.c
     return (
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "  # noqa: S608
-        f"SELECT {', '.join(selected)}, {', '.join(['?'] * len(constants))} "
+        f"SELECT {', '.join(selected)}, {given_constants} "
         f"FROM {quote(models.SHEETFIELDDEF.name)} AS d "
-        f"WHERE d.{quote('SheetDefNum')} = ? AND d.{quote('Language')} = ? ORDER BY {key}"
+        f"WHERE d.{quote('SheetDefNum')} = {mark(definition.SheetDefNum)} "
+        f"AND d.{quote('Language')} = {mark(definition.Language)} ORDER BY {key}"
     )

@@ -17,7 +17,14 @@ from service.storage.models import (
 )
 from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders, datetime_parts
 from service.storage.schema import Schema, schema_of
-from service.storage.sessions import Query, Session, SqliteSession, driver_values, run_transaction
+from service.storage.sessions import (
+    Query,
+    Session,
+    SqliteSession,
+    driver_values,
+    placeholders,
+    run_transaction,
+)
 from service.storage.subscription_table import SUBSCRIPTION
 from service.storage.transactions import sheets_are_transactional
 
@@ -51,6 +58,7 @@ __all__ = [
     "is_outage",
     "models",
     "now_seconds",
+    "placeholders",
     "reads",
     "row",
     "run_transaction",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import operator
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,10 @@ TABLES = [
 ]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_POOL_SIZE = 2
+# MariaDB/MySQL and PostgreSQL: a pooled connection idle longer than this is
+# pinged before it is handed out; one in steady use is not (see `_server_engine`).
+IDLE_PING_SECONDS = 10.0
+POOL_RECYCLE_SECONDS = 1800
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -39,7 +44,79 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return _sqlite_engine(url, **kwargs)
     if backend == "mysql" and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=1800, **kwargs)
+    return _server_engine(parsed, **kwargs)
+
+
+def _server_engine(url: sa.URL, **kwargs: Any) -> AsyncEngine:
+    """An engine on MariaDB/MySQL or PostgreSQL whose connections cost no round
+    trip on checkout or return while in use.
+
+    - No ping on every checkout (SQLAlchemy's `pool_pre_ping`: one round trip
+      on MariaDB, three on PostgreSQL, for each call): only a connection idle
+      longer than `IDLE_PING_SECONDS` is pinged (and replaced when dead), so
+      that a database restarted while the service was idle costs no failed
+      call. A connection that dies in use fails its statement with the
+      driver's error, which says so (`service.storage.errors.is_outage`: UNAVAILABLE)
+      and makes the pool replace every connection of its generation; prepared
+      reads then run once more on a new one (`service.storage.reads`).
+    - No ROLLBACK on every return (`pool_reset_on_return`): SQLAlchemy's
+      connections end their own transactions, and a prepared read runs outside
+      any; a connection returned inside a transaction all the same (the
+      driver knows, without a round trip) is rolled back.
+    - On MariaDB/MySQL connections run in autocommit and a transaction begins
+      with an explicit START TRANSACTION: a read outside a transaction sees
+      the latest commit and leaves nothing open behind it (without autocommit
+      its SELECT would open a transaction, whose snapshot the next read on
+      the connection would see, unless rolled back on return). Inside a
+      transaction InnoDB's REPEATABLE READ holds as before.
+    """
+    kwargs.setdefault("pool_reset_on_return", None)
+    mysql = url.get_backend_name() == "mysql"
+    if mysql:
+        kwargs["connect_args"] = {"autocommit": True, **kwargs.get("connect_args", {})}
+    engine = create_async_engine(url, pool_pre_ping=False, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
+    sync = engine.sync_engine
+    dialect = engine.dialect
+
+    @sa.event.listens_for(sync, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(sync, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        record.info.pop("idle_since", None)
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and hands out a new one (whose
+            # connect raises when the database is down).
+            raise sa.exc.DisconnectionError("an idle pooled connection was dead") from exc
+
+    @sa.event.listens_for(sync, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        driver = getattr(record, "driver_connection", None) if record is not None else None
+        if state.asyncio_safe and driver is not None and _in_transaction(driver):
+            dialect.do_rollback(dbapi_connection)
+
+    if mysql:
+
+        @sa.event.listens_for(sync, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql("START TRANSACTION")
+
+    return engine
+
+
+def _in_transaction(driver: Any) -> bool:
+    """Whether a driver connection (asyncmy, asyncpg) is inside a transaction, as it knows locally."""
+    status = getattr(driver, "get_transaction_status", None)  # asyncmy: the server's last status flags
+    if status is None:
+        status = getattr(driver, "is_in_transaction", None)  # asyncpg
+    return bool(status()) if callable(status) else True
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> AsyncEngine:

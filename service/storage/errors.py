@@ -147,7 +147,12 @@ def is_outage(exc: BaseException) -> bool:
     else:
         orig = exc
         kind = type(exc).__name__
-        if kind in ("InterfaceError", "PostgresConnectionError", "ConnectionDoesNotExistError"):
+        if kind in (
+            "InterfaceError",
+            "InternalClientError",
+            "PostgresConnectionError",
+            "ConnectionDoesNotExistError",
+        ):
             return True
         operational = kind == "OperationalError"
     # A MySQL server's error carries its SQLSTATE too (mostly HY000): its code says more.
@@ -277,7 +282,7 @@ def translate(method_name: str, exc: BaseException, capacity: CapacityWatch | No
             log.error("%s: %s", method_name, fault.problem, extra=database_error_fields(exc))
         return DatabaseFull(fault.answer)
     if is_outage(exc):
-        # The pool reconnects (pre-ping) once the database is back: no restart needed.
+        # The pool replaces dead connections once the database is back: no restart needed.
         log.warning("%s: database unavailable", method_name, extra=database_error_fields(exc))
         return Unavailable("The database is unavailable. Try again later.")
     column, message = describe(exc)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from service.storage.errors import is_outage
 
@@ -41,6 +44,26 @@ async def _fetch_asyncmy(driver: Any, sql: str, params: Sequence[Any]) -> Sequen
         await cursor.execute(sql, params)
         rows: Sequence[Sequence[Any]] = await cursor.fetchall()
     return rows
+
+
+# Prepared reads in flight on one engine's pool, at most its size (see `_read_slots`).
+_SLOTS: weakref.WeakKeyDictionary[sa.Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _read_slots(engine: AsyncEngine) -> asyncio.Semaphore | None:
+    """The engine's prepared reads wait for one of the pool's own connections rather
+    than open overflow ones: a read is one round trip, and under many calls in
+    flight overflow connections were opened and closed again as load came and
+    went (on PostgreSQL a connect costs many reads). None for a pool without a
+    fixed size."""
+    sync = engine.sync_engine
+    slots = _SLOTS.get(sync)
+    if slots is None:
+        size = getattr(sync.pool, "size", None)
+        if not callable(size) or not callable(getattr(sync.pool, "timeout", None)):
+            return None
+        slots = _SLOTS[sync] = asyncio.Semaphore(max(int(size()), 1))
+    return slots
 
 
 _FETCH: dict[str, _Fetch] = {
@@ -142,21 +165,81 @@ class PreparedRead:
         self._fetch = fetch
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
-        """All rows, as the driver returns them."""
+        """All rows, as the driver returns them.
+
+        A connection found dead (the database restarted, or dropped it) is
+        replaced with every other of its generation, and the read, which
+        changes nothing, runs once more on a new one; a database that is down
+        fails that second connect (an outage, as SQLAlchemy raises it).
+        """
         sql, ordered = self.compiled.bind(**params)
         if self._readers is not None:
             return await self._readers.fetch(sql, ordered)
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            try:
-                return await self._fetch(raw.driver_connection, sql, ordered)
-            except Exception as exc:
-                # The driver's own error, unwrapped: one that says the database went
-                # away drops the connection and reads as SQLAlchemy's would.
-                if not _is_disconnect(exc):
-                    raise
-                await conn.invalidate(exc)
+        try:
+            return await self._fetch_once(sql, ordered)
+        except sa.exc.OperationalError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._fetch_once(sql, ordered)
+
+    async def _fetch_once(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        slots = _read_slots(self._engine)
+        if slots is None:
+            return await self._fetch_on_connection(sql, ordered)
+        # As long as a checkout may wait for a connection of a full pool, then as it fails.
+        wait = self._engine.sync_engine.pool.timeout()  # type: ignore[attr-defined]
+        try:
+            async with asyncio.timeout(wait):
+                await slots.acquire()
+        except TimeoutError:
+            raise sa.exc.TimeoutError(
+                f"no connection for a read within {wait:g} s: all the pool's are in use"
+            ) from None
+        try:
+            return await self._fetch_on_connection(sql, ordered)
+        finally:
+            slots.release()
+
+    async def _fetch_on_connection(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
+        # Straight from the pool (its checkout, checkin and reset events run as
+        # ever), without a SQLAlchemy Connection around it: the read is the
+        # driver's alone.
+        sync = self._engine.sync_engine
+        pool = sync.pool
+        raw = await greenlet_spawn(_checkout, sync)
+        try:
+            rows = await self._fetch(raw.driver_connection, sql, ordered)
+        except BaseException as exc:
+            # The driver's own error, unwrapped: one that says the database went
+            # away drops the connection, and those pooled before it, and reads as
+            # SQLAlchemy's would.
+            gone = isinstance(exc, Exception) and _is_disconnect(exc)
+            if gone:
+                await greenlet_spawn(pool._invalidate, raw, exc)
+            await asyncio.shield(greenlet_spawn(raw.close))
+            if gone:
                 raise sa.exc.OperationalError(sql, None, exc, connection_invalidated=True) from None
+            raise
+        await greenlet_spawn(raw.close)
+        return rows
+
+
+def _checkout(engine: sa.Engine) -> PoolProxiedConnection:
+    """A connection from the engine's pool; a failure to connect raised as
+    SQLAlchemy's Connection raises it (a DBAPIError around the driver's)."""
+    dialect = engine.dialect
+    try:
+        return engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=dialect.is_disconnect(exc, None, None),
+            dialect=dialect,
+        ) from exc
 
 
 def _is_disconnect(error: Exception) -> bool:

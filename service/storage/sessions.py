@@ -99,6 +99,20 @@ def _compiled(statement: sa.ClauseElement, dialect: sa.Dialect, raw: bool) -> _C
     return _Compiled(statement, dialect, raw=raw)
 
 
+def placeholders(dialect: sa.Dialect, count: int) -> list[str]:
+    """The dialect's positional parameter markers for `count` parameters, in order."""
+    style = dialect.paramstyle
+    if style == "qmark":
+        return ["?"] * count
+    if style in ("format", "pyformat"):
+        return ["%s"] * count
+    if style == "numeric_dollar":
+        return [f"${n}" for n in range(1, count + 1)]
+    if style == "numeric":
+        return [f":{n}" for n in range(1, count + 1)]
+    raise ValueError(f"parameters of style {style} are not positional")  # pragma: no cover
+
+
 @functools.lru_cache(maxsize=64)
 def _insert(
     dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]
@@ -106,17 +120,7 @@ def _insert(
     """An INSERT of `names` in exactly that order, for the dialect's positional
     parameters, and each column's bind processor."""
     quote = dialect.identifier_preparer
-    style = dialect.paramstyle
-    if style == "qmark":
-        marks = ["?"] * len(names)
-    elif style in ("format", "pyformat"):
-        marks = ["%s"] * len(names)
-    elif style == "numeric_dollar":
-        marks = [f"${n}" for n in range(1, len(names) + 1)]
-    elif style == "numeric":
-        marks = [f":{n}" for n in range(1, len(names) + 1)]
-    else:  # pragma: no cover - every dialect served has positional parameters
-        raise ValueError(f"parameters of style {style} are not positional")
+    marks = placeholders(dialect, len(names))
     # Quoted identifiers of our own tables; every value is a parameter.
     sql = (
         f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) "  # noqa: S608
@@ -172,6 +176,9 @@ class Session(Protocol):
         """Insert rows in one executemany: each the driver's own values of `names`
         (as a raw query returns them), then the Python values of `constants`."""
 
+    def run(self, sql: str, params: Sequence[Any]) -> Awaitable[None]:
+        """Run SQL of the caller's own (the dialect's markers: `placeholders`) with the driver's values."""
+
     def execute(self, statement: sa.ClauseElement) -> Awaitable[None]:
         """Run a statement whose values are all in it (an UPDATE)."""
 
@@ -210,6 +217,9 @@ class AlchemySession:
         if not rows:
             return
         await self.connection.exec_driver_sql(*_rows_insert(self.dialect, table, names, rows, constants))
+
+    async def run(self, sql: str, params: Sequence[Any]) -> None:
+        await self.connection.exec_driver_sql(sql, tuple(params))
 
     async def execute(self, statement: sa.ClauseElement) -> None:
         await self.connection.execute(statement)  # type: ignore[call-overload]

@@ -277,23 +277,16 @@ async def test_a_missing_patient_is_not_found_and_nothing_is_written(seeded: Asy
 async def test_a_failure_while_inserting_fields_leaves_no_sheet(
     seeded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    insert_rows, copy = sessions.AlchemySession.insert_rows, sessions.SqliteSession.run
-
-    async def fail_half_way(
-        self: Any, table: sa.Table, names: Any, rows: Sequence[Any], constants: Any
-    ) -> None:
-        assert rows
-        await insert_rows(self, table, names, rows[: len(rows) // 2], constants)
-        raise ConnectionResetError("connection lost mid-insert")
+    copies = {kind: kind.run for kind in (sessions.AlchemySession, sessions.SqliteSession)}
 
     async def fail_once_copied(self: Any, sql: str, params: Sequence[Any]) -> None:
-        # SQLite: the database copies all the fields in one statement.
+        # The database copies all the fields in one statement; the connection is lost after it.
         assert sql.startswith("INSERT INTO")
-        await copy(self, sql, params)
+        await copies[type(self)](self, sql, params)
         raise ConnectionResetError("connection lost after the insert")
 
-    monkeypatch.setattr(sessions.AlchemySession, "insert_rows", fail_half_way)
-    monkeypatch.setattr(sessions.SqliteSession, "run", fail_once_copied)
+    for kind in copies:
+        monkeypatch.setattr(kind, "run", fail_once_copied)
     consent = await _def_num(seeded, "Demo Consent")
     with pytest.raises(ConnectionResetError):
         await _create(seeded, consent, await _pat_num(seeded, "DEMO-1"))
@@ -327,7 +320,9 @@ def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
 
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             words = statement.lstrip().upper()
-            if not words.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            if not words.startswith(
+                ("BEGIN", "START TRANSACTION", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+            ):
                 statements.append(words.split()[0])
 
         sa.event.listen(engine.sync_engine, "before_cursor_execute", record)

@@ -26,10 +26,10 @@ async def _main(url: str, sheet_def_num: int, pat_num: int) -> None:
         # Blocks the whole process, mid-create, until it is killed.
         time.sleep(120)
 
-    # Both ways a create writes its fields: on SQLite one INSERT ... SELECT on the driver's
-    # thread (its only `run`), elsewhere an executemany through SQLAlchemy.
+    # A create writes its fields in one INSERT ... SELECT (its only `run`): on SQLite on the
+    # driver's thread, elsewhere through SQLAlchemy's connection.
     sessions.SqliteSession.run = _stall  # type: ignore[method-assign, assignment]
-    sessions.AlchemySession.insert_rows = _stall  # type: ignore[method-assign, assignment]
+    sessions.AlchemySession.run = _stall  # type: ignore[method-assign, assignment]
 
     await create_sheet(
         engine,
