@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.render.pool import PdfRenderer
@@ -73,6 +75,22 @@ async def rest(request: pytest.FixtureRequest, stack: Stack) -> AsyncIterator[Re
     """A REST client on each gateway mode: every REST test runs against both."""
     async with aiohttp.ClientSession() as session:
         yield Rest(session, stack.rest_urls[request.param])
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs the command in process (`sheets config`) sets logging up as the command
+    does; the tests after it get the process's logging back, whatever order they run in."""
+    configured, config = structlog.is_configured(), structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    if configured:
+        structlog.configure(**config)
+    else:
+        structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
