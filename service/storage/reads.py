@@ -163,6 +163,13 @@ class PreparedRead:
         if fetch is None:
             raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
         self._fetch = fetch
+        # Reads waiting for a connection, by their parameters, until their query is
+        # sent. A read that joins one shares its rows (nobody modifies them) and sees
+        # every write that committed before it arrived, as a query of its own would:
+        # the shared query has not been sent yet. One already sent is never joined.
+        self._waiting: dict[tuple[Any, ...], asyncio.Future[Sequence[Sequence[Any]]]] = {}
+        # Reads answered by another's query (tests and the bench read it).
+        self.coalesced = 0
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
         """All rows, as the driver returns them.
@@ -186,6 +193,45 @@ class PreparedRead:
         slots = _read_slots(self._engine)
         if slots is None:
             return await self._fetch_on_connection(sql, ordered)
+        if not slots.locked():
+            return await self._fetch_in_slot(slots, sql, ordered)
+        # Every connection is busy: the read waits, and an identical read that is
+        # waiting too (not yet sent) answers both (see `_waiting`).
+        key = tuple(ordered)
+        try:
+            shared = self._waiting.get(key)
+        except TypeError:  # a parameter that cannot be a key (a list)
+            return await self._fetch_in_slot(slots, sql, ordered)
+        if shared is None:
+            shared = asyncio.ensure_future(self._fetch_waiting(key, slots, sql, ordered))
+            self._waiting[key] = shared
+        else:
+            self.coalesced += 1
+        return await asyncio.shield(shared)
+
+    async def _fetch_waiting(
+        self, key: tuple[Any, ...], slots: asyncio.Semaphore, sql: str, ordered: Sequence[Any]
+    ) -> Sequence[Sequence[Any]]:
+        try:
+            await self._acquire(slots)
+        finally:
+            # Sent from here on: a read that arrives now waits for a query of its own.
+            del self._waiting[key]
+        try:
+            return await self._fetch_on_connection(sql, ordered)
+        finally:
+            slots.release()
+
+    async def _fetch_in_slot(
+        self, slots: asyncio.Semaphore, sql: str, ordered: Sequence[Any]
+    ) -> Sequence[Sequence[Any]]:
+        await self._acquire(slots)
+        try:
+            return await self._fetch_on_connection(sql, ordered)
+        finally:
+            slots.release()
+
+    async def _acquire(self, slots: asyncio.Semaphore) -> None:
         # As long as a checkout may wait for a connection of a full pool, then as it fails.
         wait = self._engine.sync_engine.pool.timeout()  # type: ignore[attr-defined]
         try:
@@ -195,10 +241,6 @@ class PreparedRead:
             raise sa.exc.TimeoutError(
                 f"no connection for a read within {wait:g} s: all the pool's are in use"
             ) from None
-        try:
-            return await self._fetch_on_connection(sql, ordered)
-        finally:
-            slots.release()
 
     async def _fetch_on_connection(self, sql: str, ordered: Sequence[Any]) -> Sequence[Sequence[Any]]:
         # Straight from the pool (its checkout, checkin and reset events run as
