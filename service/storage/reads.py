@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from service.storage.coalesce import Coalescer
 from service.storage.errors import is_outage
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -163,13 +164,13 @@ class PreparedRead:
         if fetch is None:
             raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
         self._fetch = fetch
-        # Reads waiting for a connection, by their parameters, until their query is
-        # sent. A read that joins one shares its rows (nobody modifies them) and sees
-        # every write that committed before it arrived, as a query of its own would:
-        # the shared query has not been sent yet. One already sent is never joined.
-        self._waiting: dict[tuple[Any, ...], asyncio.Future[Sequence[Sequence[Any]]]] = {}
-        # Reads answered by another's query (tests and the bench read it).
-        self.coalesced = 0
+        # Identical reads in flight at once share a query (on a pool of fixed size).
+        self._coalescer = Coalescer()
+
+    @property
+    def coalesced(self) -> int:
+        """Reads answered by a query another read started."""
+        return self._coalescer.joined
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:
         """All rows, as the driver returns them.
@@ -193,34 +194,19 @@ class PreparedRead:
         slots = _read_slots(self._engine)
         if slots is None:
             return await self._fetch_on_connection(sql, ordered)
-        if not slots.locked():
-            return await self._fetch_in_slot(slots, sql, ordered)
-        # Every connection is busy: the read waits, and an identical read that is
-        # waiting too (not yet sent) answers both (see `_waiting`).
         key = tuple(ordered)
         try:
-            shared = self._waiting.get(key)
+            hash(key)
         except TypeError:  # a parameter that cannot be a key (a list)
             return await self._fetch_in_slot(slots, sql, ordered)
-        if shared is None:
-            shared = asyncio.ensure_future(self._fetch_waiting(key, slots, sql, ordered))
-            self._waiting[key] = shared
-        else:
-            self.coalesced += 1
-        return await asyncio.shield(shared)
 
-    async def _fetch_waiting(
-        self, key: tuple[Any, ...], slots: asyncio.Semaphore, sql: str, ordered: Sequence[Any]
-    ) -> Sequence[Sequence[Any]]:
-        try:
-            await self._acquire(slots)
-        finally:
-            # Sent from here on: a read that arrives now waits for a query of its own.
-            del self._waiting[key]
-        try:
-            return await self._fetch_on_connection(sql, ordered)
-        finally:
-            slots.release()
+        async def send() -> Sequence[Sequence[Any]]:
+            try:
+                return await self._fetch_on_connection(sql, ordered)
+            finally:
+                slots.release()
+
+        return await self._coalescer.read(key, slots.locked, lambda: self._acquire(slots), send)
 
     async def _fetch_in_slot(
         self, slots: asyncio.Semaphore, sql: str, ordered: Sequence[Any]

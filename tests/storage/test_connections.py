@@ -129,7 +129,8 @@ async def test_a_read_on_a_connection_the_database_dropped_runs_again_on_a_new_o
     try:
         read = _sheets_of(engine)
         added = await _add_sheet(server_url, 5)
-        await asyncio.gather(*(read.fetch(pat_num=5) for _ in range(3)))  # three pooled connections
+        # Three pooled connections (identical reads at once would share one).
+        await asyncio.gather(*(read.fetch(pat_num=pat_num) for pat_num in (5, 50, 500)))
         assert await _kill_connections(server_url) >= 3
         for _ in range(3):
             assert [row[0] for row in await read.fetch(pat_num=5)] == [added]
@@ -225,10 +226,10 @@ async def test_a_read_never_joins_a_query_sent_before_it_arrived(server_url: str
         holding = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.2))
         await asyncio.sleep(0.05)
         sent = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.4))
-        await _until(lambda: bool(read._waiting))
+        await _until(lambda: bool(read._coalescer._waiting))
         # `sent` waits for the connection, then its query runs for 0.4 s; a sheet
         # committed meanwhile must show in every read that arrives after it.
-        await _until(lambda: not read._waiting)
+        await _until(lambda: not read._coalescer._waiting)
         second = await _add_sheet(server_url, 8)
         assert not sent.done()
         later = await read.fetch(pat_num=8, seconds=0.4)
@@ -236,5 +237,26 @@ async def test_a_read_never_joins_a_query_sent_before_it_arrived(server_url: str
         assert [row[0] for row in await sent] == [first]
         await holding
         assert read.coalesced == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_one_query_per_parameters_runs_at_a_time_even_with_connections_free(server_url: str) -> None:
+    engine = db.create_engine(server_url, pool_size=4, max_overflow=0)
+    try:
+        first = await _add_sheet(server_url, 9)
+        read = _slow_sheets_of(engine)
+        running = asyncio.ensure_future(read.fetch(pat_num=9, seconds=0.3))
+        await asyncio.sleep(0.05)
+        started = asyncio.get_running_loop().time()
+        # Both wait for the running query to end, then share the one after it.
+        after = await asyncio.gather(read.fetch(pat_num=9, seconds=0.3), read.fetch(pat_num=9, seconds=0.3))
+        assert asyncio.get_running_loop().time() - started >= 0.45
+        assert [[row[0] for row in rows] for rows in [await running, *after]] == [[first]] * 3
+        assert read.coalesced == 1
+        # Other parameters do not wait.
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(read.fetch(pat_num=9, seconds=0.2), read.fetch(pat_num=10, seconds=0.2))
+        assert asyncio.get_running_loop().time() - started < 0.35
     finally:
         await engine.dispose()
