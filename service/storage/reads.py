@@ -218,6 +218,9 @@ class PreparedRead:
             slots.release()
 
     async def _acquire(self, slots: asyncio.Semaphore) -> None:
+        if not slots.locked():
+            await slots.acquire()  # at once: no timer to arm
+            return
         # As long as a checkout may wait for a connection of a full pool, then as it fails.
         wait = self._engine.sync_engine.pool.timeout()  # type: ignore[attr-defined]
         try:
