@@ -9,6 +9,7 @@ from service.vocab.dates import (
     MIDNIGHT,
     NO_DATE,
     NO_DATETIME,
+    datetime_parts,
     real_date,
 )
 from service.vocab.enums import (
@@ -34,6 +35,7 @@ __all__ = [
     "SheetType",
     "TextAlign",
     "culture",
+    "datetime_parts",
     "enums",
     "od_name",
     "real_date",
