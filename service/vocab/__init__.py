@@ -3,6 +3,7 @@ No I/O."""
 
 from service.vocab import enums
 from service.vocab.cultures import EN_US, Culture, culture
+from service.vocab.date_culture import DateCulture
 from service.vocab.dates import (
     FIRST_REAL_DATE,
     FIRST_REAL_YEAR,
@@ -30,6 +31,7 @@ __all__ = [
     "NO_DATE",
     "NO_DATETIME",
     "Culture",
+    "DateCulture",
     "GrowthBehavior",
     "SheetFieldType",
     "SheetType",
