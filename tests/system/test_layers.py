@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "vocab": set(),
     "config": {"contract", "vocab"},
     "storage": {"contract", "vocab"},
-    "filling": {"contract", "vocab", "config", "storage"},
+    "filling": {"contract", "vocab", "storage"},
     "render": {"vocab", "config"},
     "sftp": {"contract"},
     "admin": {"vocab", "storage"},
