@@ -70,11 +70,11 @@ bench-docs: $(INSTALLED)
 
 # The README's settings table, from service/config/settings.py.
 config-table: $(INSTALLED)
-	$(PY) tools/config_table.py
+	$(PY) -m tools.config_table
 
 # The README's token table, from service/filling/token_table.py.
 token-table: $(INSTALLED)
-	$(PY) tools/token_table.py
+	$(PY) -m tools.token_table
 
 gen: $(INSTALLED)
 	$(PY) tools/codegen.py

@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.admin import insert_sheetdef, parse_sheetdef, seed_demo
 from service.config import Settings
-from service.filling import Practice, create_sheet
+from service.filling import create_sheet
 from service.storage import db, models
+from sheets.practice import practice_from
 from sheets.stack import running_service
 
 MEDICAL_HISTORY = (
@@ -44,7 +45,7 @@ _FILLER_PER_PATIENT = 1_000
 async def _seed(engine: AsyncEngine, settings: Settings, filler: int) -> dict[str, Any]:
     await db.init_db(engine)
     seeded = await seed_demo(engine)
-    practice = Practice.from_settings(settings)
+    practice = practice_from(settings)
     twenty, hundred, medical_patient = seeded.patients[0], seeded.patients[1], seeded.patients[2]
     definitions = seeded.sheet_defs
     for pat_num, count in ((twenty, 20), (hundred, 100)):

@@ -18,12 +18,13 @@ from gateway import guards
 from gateway.binding import body_to_message, query_to_message, response_to_od
 from gateway.date_formats import FOLDED, date_texts, requested_formats, takes_date_formats
 from gateway.decoder import collecting_ignored, parse_json_body
-from gateway.dotnet_dates import EN_US, DateCulture
+from gateway.dotnet_dates import EN_US
 from gateway.invokers import Invoker
 from gateway.observe import observe_requests
 from gateway.openapi import build_openapi
 from gateway.routes import Route, location, routes_from_service
 from service.contract import SERVICE, SheetsError
+from service.vocab import DateCulture
 from telemetry.metrics import CONTENT_TYPE, Metrics
 from telemetry.request_context import note_keys, note_message
 

@@ -17,10 +17,11 @@ from functools import cache, lru_cache
 from google.protobuf.descriptor import Descriptor
 from google.type import date_pb2, datetime_pb2
 
-from gateway.dotnet_dates import EN_US, DateCulture, FormatError, formatter
+from gateway.dotnet_dates import EN_US, FormatError, formatter
 from gateway.encoder import DATE_MESSAGE, DATETIME_MESSAGE, DateTexts, date_text, datetime_text
 from gateway.routes import Route
 from service.contract import InvalidArgument, message_type
+from service.vocab import DateCulture
 
 DATE_FORMAT = "DateFormatString"
 DATETIME_FORMAT = "DateTimeFormatString"

@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
 from babel import Locale
+
+from service.vocab import DateCulture
 
 MAX_FORMAT_LENGTH = 100
 _Part = Callable[[datetime], str]
@@ -42,19 +43,6 @@ _FORMAT = re.compile(FORMAT_PATTERN)
 
 class FormatError(ValueError):
     """A format string .NET would refuse, or one too long or empty; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class DateCulture:
-    """.NET's date and time patterns and designators of a culture (its name for Babel's names)."""
-
-    name: str
-    short_date: str
-    long_date: str
-    short_time: str
-    long_time: str
-    am: str
-    pm: str
 
 
 EN_US = DateCulture("en-US", "M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM")

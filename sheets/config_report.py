@@ -115,15 +115,3 @@ def settings_table() -> str:
         meaning = " ".join((field.description or "").split()).replace("|", "\\|")
         rows.append(f"| `{env_name(name)}` | {_default(name, field)} | {meaning} |")
     return "\n".join(rows) + "\n"
-
-
-TABLE_START, TABLE_END = "<!-- settings-table -->\n", "<!-- /settings-table -->"
-
-
-def with_settings_table(text: str) -> str:
-    """`text` (the README) with the part between the markers replaced by the current table."""
-    head, start, rest = text.partition(TABLE_START)
-    _, end, tail = rest.partition(TABLE_END)
-    if not start or not end:
-        raise ValueError(f"no {TABLE_START.strip()} ... {TABLE_END} markers")
-    return head + TABLE_START + settings_table() + TABLE_END + tail

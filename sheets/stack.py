@@ -34,6 +34,7 @@ from service.rpc import (
 )
 from service.storage import db
 from sheets.date_culture import date_culture
+from sheets.practice import practice_from
 from telemetry.metrics import Metrics
 
 
@@ -104,6 +105,7 @@ async def running_service(
             settings=settings,
             authenticator=Authenticator(settings.api_keys),
             renderer=renderer,
+            practice=practice_from(settings),
             metrics=metrics,
             subscriptions=SubscriptionsApi(
                 events,

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.admin import seed_demo
 from service.api import SheetStore
 from service.config import Settings
-from service.filling import Practice, create_sheet
+from service.filling import create_sheet
 from service.render.draw import render_sheet_pdf
 from service.storage import db, models
+from sheets.practice import practice_from
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "sample-sheet.png"
@@ -65,7 +66,7 @@ async def _sample_pdf(folder: Path) -> bytes:
             sheet_def_num=seeded.sheet_defs[3],
             pat_num=seeded.patients[1],
             internal_note="",
-            practice=Practice.from_settings(Settings()),
+            practice=practice_from(Settings()),
             now=MOMENT,
         )
         await _answer(engine, sheet_num)

@@ -62,6 +62,7 @@ class SheetsApi:
         settings: Settings,
         authenticator: Authenticator,
         renderer: PdfRenderer,
+        practice: Practice,
         metrics: Metrics | None = None,
         subscriptions: SubscriptionsApi | None = None,
     ) -> None:
@@ -69,6 +70,7 @@ class SheetsApi:
         self._settings = settings
         self._auth = authenticator
         self._renderer = renderer
+        self._practice = practice
         self._work = WorkLimiter(concurrency=settings.max_concurrent_renders, queue=settings.render_queue)
         self._rate = (
             RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
@@ -154,7 +156,7 @@ class SheetsApi:
             sheet_def_num=request.sheet_def_num,
             pat_num=request.pat_num,
             internal_note=request.internal_note,
-            practice=Practice.from_settings(self._settings),
+            practice=self._practice,
             culture=culture(self._settings.culture),
             values=[
                 GivenValue(

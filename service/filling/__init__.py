@@ -3,12 +3,12 @@ patient's tables and the practice, with the values a caller gives."""
 
 from service.filling.create import Practice, create_sheet
 from service.filling.field_values import GivenValue, value_problem
-from service.filling.token_table import with_token_table
+from service.filling.token_table import token_table_markdown
 
 __all__ = [
     "GivenValue",
     "Practice",
     "create_sheet",
+    "token_table_markdown",
     "value_problem",
-    "with_token_table",
 ]

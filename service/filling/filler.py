@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from service.config import Settings
 from service.filling import data as d
 from service.filling import history as h
 from service.filling.data import FillData
@@ -66,19 +65,6 @@ class Practice:
     state: str
     zip: str
     phone: str
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Practice:
-        """The practice as configured by the `SHEETS_PRACTICE_*` settings."""
-        return cls(
-            title=settings.practice_title,
-            address=settings.practice_address,
-            address2=settings.practice_address2,
-            city=settings.practice_city,
-            state=settings.practice_st,
-            zip=settings.practice_zip,
-            phone=settings.practice_phone,
-        )
 
     def with_preferences(self, preferences: Mapping[str, str]) -> Practice:
         """The practice Open Dental's `preference` rows describe, where there are any (they win

@@ -7,8 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.storage import Query, Schema, Session
-from service.storage import fill_tables as t
+from service.storage import Query, Schema, Session, neutral_value
 
 
 def dicts(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -31,4 +30,6 @@ class Read:
 def columns(schema: Schema, table: sa.Table, *names: str) -> list[Any]:
     """The named columns of a read table; one an older Open Dental lacks reads as its neutral value."""
     present = {c.name for c in schema.columns(table, names)}
-    return [table.c[n] if n in present else sa.literal(t.neutral(table.c[n])).label(n) for n in names]
+    return [
+        table.c[n] if n in present else sa.literal(neutral_value(table.c[n].type)).label(n) for n in names
+    ]

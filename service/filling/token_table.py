@@ -273,23 +273,12 @@ ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
 )
 
-TABLE_START, TABLE_END = "<!-- token-table -->\n", "<!-- /token-table -->"
 
-
-def token_table() -> str:
+def token_table_markdown() -> str:
     """The README's token table, in Markdown."""
     lines = ["| tokens | value |", "|---|---|"]
     lines += [f"| `{' '.join(tokens)}` | {value} |" for tokens, value in ROWS]
     return "\n".join(lines) + "\n"
-
-
-def with_token_table(text: str) -> str:
-    """`text` (the README) with the part between the markers replaced by the current table."""
-    head, start, rest = text.partition(TABLE_START)
-    _, end, tail = rest.partition(TABLE_END)
-    if not start or not end:
-        raise ValueError(f"no {TABLE_START.strip()} ... {TABLE_END} markers")
-    return head + TABLE_START + token_table() + TABLE_END + tail
 
 
 def unlisted() -> tuple[list[str], list[str]]:

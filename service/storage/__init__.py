@@ -15,8 +15,8 @@ from service.storage.models import (
     SheetFieldDef,
     now_seconds,
 )
-from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders, datetime_parts
-from service.storage.schema import Schema, schema_of
+from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders
+from service.storage.schema import Schema, neutral_value, schema_of
 from service.storage.sessions import (
     Query,
     Session,
@@ -27,6 +27,7 @@ from service.storage.sessions import (
 )
 from service.storage.subscription_table import SUBSCRIPTION
 from service.storage.transactions import sheets_are_transactional
+from service.vocab import datetime_parts
 
 __all__ = [
     "BIG",
@@ -57,6 +58,7 @@ __all__ = [
     "fill_tables",
     "is_outage",
     "models",
+    "neutral_value",
     "now_seconds",
     "placeholders",
     "reads",

@@ -15,7 +15,7 @@ from google.type import datetime_pb2
 
 from opendental.sheets.v1 import resources_pb2
 from service.contract import FIELD_TYPE_TO_PROTO, SHEET_TYPE_TO_PROTO
-from service.storage.reads import datetime_parts
+from service.vocab import datetime_parts
 
 SHEET_COLUMNS = (
     "SheetNum",

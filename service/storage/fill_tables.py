@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.storage.models import BIG, DATE, DATETIME, NO_DATE, NO_DATETIME, TINYINT
+from service.storage.models import BIG, DATE, DATETIME, TINYINT
 
 METADATA = sa.MetaData()
 
@@ -293,15 +293,3 @@ CDCREC = _table(
 )
 
 TABLES = tuple(METADATA.sorted_tables)
-
-
-def neutral(column: sa.Column[Any]) -> Any:
-    """The value a missing column reads as: Open Dental's value of a fresh row."""
-    kind = getattr(column.type, "impl", column.type)
-    if isinstance(kind, sa.DateTime):
-        return NO_DATETIME
-    if isinstance(kind, sa.Date):
-        return NO_DATE
-    if isinstance(kind, sa.String | sa.Text):
-        return ""
-    return 0

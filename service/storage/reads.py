@@ -6,7 +6,7 @@ the driver (BEGIN, execute, fetch, ROLLBACK) and rebuilds its statement on
 every call; most of ListSheets' time went there. A PreparedRead is compiled
 once for the engine's dialect and run with the driver's fetch call on a
 connection checked out of the same pool. Rows come back with the driver's
-types (see `datetime_parts`).
+types (see `service.vocab.datetime_parts`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import asyncio
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -277,30 +276,3 @@ def _is_disconnect(error: Exception) -> bool:
     """Whether the driver's own error means the database cannot serve: the one rule
     (`service.storage.errors.is_outage`) that SQLAlchemy's errors are judged by too."""
     return is_outage(error)
-
-
-def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:
-    """(year, month, day, hour, minute, second) of a stored date-time.
-
-    SQLite keeps SQLAlchemy's text form ("2026-11-29 09:30:00.000000"), the
-    MySQL and PostgreSQL drivers return datetimes, and MySQL's zero date
-    (common in Open Dental databases) arrives as text with year 0: that and
-    anything unreadable is Open Dental's unset 0001-01-01 00:00:00.
-    """
-    if isinstance(value, datetime):
-        return value.year, value.month, value.day, value.hour, value.minute, value.second
-    if isinstance(value, date):
-        return value.year, value.month, value.day, 0, 0, 0
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            year = int(value[0:4])
-            if year:
-                clock = (
-                    (int(value[11:13]), int(value[14:16]), int(value[17:19]))
-                    if len(value) >= 19
-                    else (0, 0, 0)
-                )
-                return (year, int(value[5:7]), int(value[8:10]), *clock)
-        except ValueError:
-            pass
-    return 1, 1, 1, 0, 0, 0

@@ -14,7 +14,6 @@ import asyncio
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,13 +22,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.storage import fill_tables, models
-from service.vocab import NO_DATETIME
+from service.vocab import MIDNIGHT, NO_DATE, NO_DATETIME
 
 WRITTEN = (models.SHEET, models.SHEETFIELD)
 
 
 def neutral_value(column_type: Any) -> Any:
-    """Open Dental's value of a fresh row for a column of this (reflected) type."""
+    """Open Dental's value of a fresh row for a column of this type: what a column we do not model
+    is written as, and what a read column an older Open Dental lacks reads as."""
     kind = getattr(column_type, "impl", column_type)
     if isinstance(kind, mysql.TIMESTAMP):
         # A MySQL TIMESTAMP cannot hold year 1; Open Dental stamps those "now".
@@ -37,9 +37,9 @@ def neutral_value(column_type: Any) -> Any:
     if isinstance(kind, sa.DateTime):
         return NO_DATETIME
     if isinstance(kind, sa.Date):
-        return date(1, 1, 1)
+        return NO_DATE
     if isinstance(kind, sa.Time):
-        return time(0, 0)
+        return MIDNIGHT
     if isinstance(kind, sa.Boolean):
         return False
     if isinstance(kind, sa.String | sa.Text | sa.Enum):

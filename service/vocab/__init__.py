@@ -3,12 +3,14 @@ No I/O."""
 
 from service.vocab import enums
 from service.vocab.cultures import EN_US, Culture, culture
+from service.vocab.date_culture import DateCulture
 from service.vocab.dates import (
     FIRST_REAL_DATE,
     FIRST_REAL_YEAR,
     MIDNIGHT,
     NO_DATE,
     NO_DATETIME,
+    datetime_parts,
     real_date,
 )
 from service.vocab.enums import (
@@ -29,11 +31,13 @@ __all__ = [
     "NO_DATE",
     "NO_DATETIME",
     "Culture",
+    "DateCulture",
     "GrowthBehavior",
     "SheetFieldType",
     "SheetType",
     "TextAlign",
     "culture",
+    "datetime_parts",
     "enums",
     "od_name",
     "real_date",

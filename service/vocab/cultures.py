@@ -16,7 +16,6 @@ that way; `open_dental_short_date` does the same to .NET's pattern.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -24,27 +23,21 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.numbers import format_currency, get_territory_currencies
 
-
-@dataclass(frozen=True, slots=True)
-class DotNetPatterns:
-    short_date: str
-    long_date: str
-    short_time: str
-    long_time: str
-    am: str
-    pm: str
-
+from service.vocab.date_culture import DateCulture
 
 # .NET's DateTimeFormatInfo on Windows for the cultures Open Dental offices use most.
-_DOTNET: dict[str, DotNetPatterns] = {
-    "en-US": DotNetPatterns("M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
-    "en-CA": DotNetPatterns("yyyy-MM-dd", "MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "a.m.", "p.m."),
-    "en-GB": DotNetPatterns("dd/MM/yyyy", "dd MMMM yyyy", "HH:mm", "HH:mm:ss", "AM", "PM"),
-    "en-AU": DotNetPatterns("d/MM/yyyy", "dddd, d MMMM yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
-    "es-MX": DotNetPatterns(
-        "dd/MM/yyyy", "dddd, d' de 'MMMM' de 'yyyy", "hh:mm tt", "hh:mm:ss tt", "a. m.", "p. m."
-    ),
-    "fr-CA": DotNetPatterns("yyyy-MM-dd", "d MMMM yyyy", "HH 'h' mm", "HH 'h' mm 'min' ss 's'", "", ""),
+_DOTNET: dict[str, DateCulture] = {
+    c.name: c
+    for c in (
+        DateCulture("en-US", "M/d/yyyy", "dddd, MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+        DateCulture("en-CA", "yyyy-MM-dd", "MMMM d, yyyy", "h:mm tt", "h:mm:ss tt", "a.m.", "p.m."),
+        DateCulture("en-GB", "dd/MM/yyyy", "dd MMMM yyyy", "HH:mm", "HH:mm:ss", "AM", "PM"),
+        DateCulture("en-AU", "d/MM/yyyy", "dddd, d MMMM yyyy", "h:mm tt", "h:mm:ss tt", "AM", "PM"),
+        DateCulture(
+            "es-MX", "dd/MM/yyyy", "dddd, d' de 'MMMM' de 'yyyy", "hh:mm tt", "hh:mm:ss tt", "a. m.", "p. m."
+        ),
+        DateCulture("fr-CA", "yyyy-MM-dd", "d MMMM yyyy", "HH 'h' mm", "HH 'h' mm 'min' ss 's'", "", ""),
+    )
 }
 
 # .NET custom format specifiers and their CLDR equivalents (longest first).
@@ -112,7 +105,7 @@ class Culture:
         self._formatted: dict[tuple[object, str], str] = {}
 
     @property
-    def patterns(self) -> DotNetPatterns:
+    def patterns(self) -> DateCulture:
         """.NET's patterns and AM/PM designators of this culture."""
         return self._patterns
 

@@ -1,4 +1,5 @@
-"""Open Dental's dates: its unset date and time, and the year before which a date counts as unset."""
+"""Open Dental's dates: its unset date and time, the year before which a date counts as unset, and
+reading a stored date-time whatever form its driver hands it over in."""
 
 from __future__ import annotations
 
@@ -21,3 +22,30 @@ def real_date(value: Any) -> date | None:
     if value is None or value.year < FIRST_REAL_YEAR:
         return None
     return value.date() if isinstance(value, datetime) else value
+
+
+def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:
+    """(year, month, day, hour, minute, second) of a stored date-time.
+
+    SQLite keeps SQLAlchemy's text form ("2026-11-29 09:30:00.000000"), the
+    MySQL and PostgreSQL drivers return datetimes, and MySQL's zero date
+    (common in Open Dental databases) arrives as text with year 0: that and
+    anything unreadable is Open Dental's unset 0001-01-01 00:00:00.
+    """
+    if isinstance(value, datetime):
+        return value.year, value.month, value.day, value.hour, value.minute, value.second
+    if isinstance(value, date):
+        return value.year, value.month, value.day, 0, 0, 0
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            year = int(value[0:4])
+            if year:
+                clock = (
+                    (int(value[11:13]), int(value[14:16]), int(value[17:19]))
+                    if len(value) >= 19
+                    else (0, 0, 0)
+                )
+                return (year, int(value[5:7]), int(value[8:10]), *clock)
+        except ValueError:
+            pass
+    return 1, 1, 1, 0, 0, 0

@@ -17,6 +17,7 @@ from service.contract.auth import Authenticator
 from service.contract.errors import Internal, Unavailable
 from service.render.pool import PdfRenderer
 from service.storage import db
+from sheets.practice import practice_from
 from tests.support.stack import ALL_KEY, Stack
 
 
@@ -31,7 +32,14 @@ async def store(tmp_path: Path) -> AsyncIterator[SheetStore]:
 
 
 def _api(store: SheetStore, renderer: PdfRenderer, kind: type[SheetsApi] = SheetsApi) -> SheetsApi:
-    return kind(store=store, settings=Settings(), authenticator=Authenticator(()), renderer=renderer)
+    settings = Settings()
+    return kind(
+        store=store,
+        settings=settings,
+        authenticator=Authenticator(()),
+        renderer=renderer,
+        practice=practice_from(settings),
+    )
 
 
 def test_an_api_missing_a_method_of_the_service_does_not_start(

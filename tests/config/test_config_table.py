@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from service.config.settings import Settings
 from sheets.config_report import settings_table
-from sheets.config_report import with_settings_table as with_table
 from tests.support import ROOT
+from tools.readme_section import with_section
 
 README = ROOT / "README.md"
 
 
 def test_the_readme_settings_table_is_in_sync_with_the_settings_class() -> None:
     text = README.read_text()
-    assert with_table(text) == text, "README.md's settings table is stale: run `make config-table`"
+    assert with_section(text, "settings-table", settings_table()) == text, (
+        "README.md's settings table is stale: run `make config-table`"
+    )
 
 
 def test_every_setting_is_in_the_table_with_a_meaning() -> None:
@@ -24,4 +26,4 @@ def test_every_setting_is_in_the_table_with_a_meaning() -> None:
 
 def test_a_stale_table_is_detected() -> None:
     text = README.read_text().replace("| `SHEETS_PAGE_LIMIT` |", "| `SHEETS_PAGE_LIMITS` |")
-    assert with_table(text) != text
+    assert with_section(text, "settings-table", settings_table()) != text

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from service.config.settings import Settings
 from service.filling.data import FillData
 from service.filling.filler import Filler, Practice
 from service.storage import db, models
@@ -423,21 +422,3 @@ def test_check_boxes_not_bound_to_the_patient_keep_the_definitions_value() -> No
     assert fill.value(SheetFieldType.CheckBox, "Gender", "", "") == ""
     assert fill.value(SheetFieldType.CheckBox, "problem:Asthma", "", "Y") == ""
     assert fill.value(SheetFieldType.CheckBox, "misc", "X", "Male") == "X"
-
-
-# --- Practice -----------------------------------------------------------------------------------
-
-
-def test_practice_comes_from_the_practice_settings() -> None:
-    settings = Settings(
-        practice_title="Title",
-        practice_address="Address",
-        practice_address2="Address2",
-        practice_city="City",
-        practice_st="ST",
-        practice_zip="Zip",
-        practice_phone="Phone",
-    )
-    assert Practice.from_settings(settings) == Practice(
-        "Title", "Address", "Address2", "City", "ST", "Zip", "Phone"
-    )

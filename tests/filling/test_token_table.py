@@ -9,13 +9,14 @@ import pytest
 from service.filling import token_table
 from service.filling.tokens import TOKEN_NAMES
 from tests.support import ROOT
+from tools.readme_section import with_section
 
 README = ROOT / "README.md"
 
 
 def test_the_readme_token_table_is_in_sync_with_the_code() -> None:
     text = README.read_text()
-    assert token_table.with_token_table(text) == text, (
+    assert with_section(text, "token-table", token_table.token_table_markdown()) == text, (
         "README.md's token table is stale: run `make token-table`"
     )
 

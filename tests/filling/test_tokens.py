@@ -13,6 +13,7 @@ from service.filling.filler import needs
 from service.filling.tokens import BLANK, TOKEN_NAMES
 from service.vocab.enums import SheetType
 from tests.filling.test_fill import PRACTICE, SMITH, patient, text
+from tests.support import ROOT
 
 GUARANTOR = patient(
     PatNum=40,
@@ -75,9 +76,25 @@ def test_every_known_token_is_replaced_even_without_any_data(name: str) -> None:
     assert "[" not in text(f"[{name}]", **SMITH)
 
 
-@pytest.mark.parametrize("name", sorted(BLANK))
-def test_tokens_of_tables_not_read_print_what_open_dental_prints_without_data(name: str) -> None:
-    assert text(f"[{name}]", data=DATA, **SMITH) == ("No" if name.endswith("YN") else "")
+def _readme_token_rows() -> list[tuple[list[str], str]]:
+    """The README's token table: (tokens, what fills them) per row."""
+    _, _, rest = (ROOT / "README.md").read_text().partition("<!-- token-table -->\n")
+    table, _, _ = rest.partition("<!-- /token-table -->")
+    rows = re.findall(r"^\| `([^`]+)` \| (.*) \|$", table, re.MULTILINE)
+    return [(tokens.split(), value) for tokens, value in rows]
+
+
+def test_the_tokens_never_filled_are_those_the_readme_says_are_always_blank() -> None:
+    always_blank = {
+        name for tokens, value in _readme_token_rows() if value.startswith("blank, always") for name in tokens
+    }
+
+    assert always_blank, "the README's token table has no row that is always blank"
+    assert set(BLANK) == always_blank
+    # Even when every table the service reads has data for the patient.
+    assert {name: text(f"[{name}]", data=DATA, **SMITH) for name in always_blank} == dict.fromkeys(
+        always_blank, ""
+    )
 
 
 def test_patient_portal_credentials_are_never_filled() -> None:

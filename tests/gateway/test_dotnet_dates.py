@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from gateway.dotnet_dates import EN_US, MAX_FORMAT_LENGTH, DateCulture, FormatError, formatter
+from gateway.dotnet_dates import EN_US, MAX_FORMAT_LENGTH, FormatError, formatter
+from service.vocab import DateCulture
 from sheets.date_culture import date_culture
 
 # Saturday 21 May 2022, 14:30:00, Open Dental's own example.

@@ -19,9 +19,10 @@ from service.api.store import SheetStore, SourceUnavailable, WorkerReader
 from service.config.settings import Settings
 from service.contract.auth import Authenticator
 from service.contract.errors import NotFound, Unavailable
-from service.filling.create import Practice, create_sheet
+from service.filling.create import create_sheet
 from service.render.pool import PdfRenderer
 from service.storage import db
+from sheets.practice import practice_from
 from tests.support.stack import Stack
 
 
@@ -35,12 +36,19 @@ async def _letter(stack: Stack) -> int:
         sheet_def_num=stack.demo_sheet_defs[1],
         pat_num=stack.demo_patients[1],
         internal_note="",
-        practice=Practice.from_settings(Settings()),
+        practice=practice_from(Settings()),
     )
 
 
 def _api(store: SheetStore, renderer: PdfRenderer) -> SheetsApi:
-    return SheetsApi(store=store, settings=Settings(), authenticator=Authenticator(()), renderer=renderer)
+    settings = Settings()
+    return SheetsApi(
+        store=store,
+        settings=settings,
+        authenticator=Authenticator(()),
+        renderer=renderer,
+        practice=practice_from(settings),
+    )
 
 
 async def _forbid_loop_reads(store: SheetStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,24 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.storage import db, models
-from service.storage.reads import PreparedRead, SqliteReaders, datetime_parts
-
-
-@pytest.mark.parametrize(
-    ("value", "parts"),
-    [
-        ("2026-11-29 09:30:05.000000", (2026, 11, 29, 9, 30, 5)),
-        ("2026-11-29 09:30:05", (2026, 11, 29, 9, 30, 5)),
-        ("2026-11-29", (2026, 11, 29, 0, 0, 0)),
-        (datetime(2021, 11, 16, 2, 45, 38), (2021, 11, 16, 2, 45, 38)),
-        (date(1999, 12, 31), (1999, 12, 31, 0, 0, 0)),
-        ("0000-00-00 00:00:00", (1, 1, 1, 0, 0, 0)),
-        ("garbage!!!", (1, 1, 1, 0, 0, 0)),
-        (None, (1, 1, 1, 0, 0, 0)),
-    ],
-)
-def test_datetime_parts_reads_every_drivers_form(value: object, parts: tuple[int, ...]) -> None:
-    assert datetime_parts(value) == parts
+from service.storage.reads import PreparedRead, SqliteReaders
+from service.vocab import datetime_parts
 
 
 async def test_a_prepared_read_returns_the_rows_of_its_select(engine: AsyncEngine) -> None:

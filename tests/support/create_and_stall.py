@@ -12,8 +12,9 @@ import time
 from typing import Any
 
 from service.config.settings import Settings
-from service.filling.create import Practice, create_sheet
+from service.filling.create import create_sheet
 from service.storage import db, sessions
+from sheets.practice import practice_from
 
 MARKER = "about to insert the fields"
 
@@ -36,7 +37,7 @@ async def _main(url: str, sheet_def_num: int, pat_num: int) -> None:
         sheet_def_num=sheet_def_num,
         pat_num=pat_num,
         internal_note="killed mid-create",
-        practice=Practice.from_settings(Settings(database_url=url)),
+        practice=practice_from(Settings(database_url=url)),
     )
     print("created: the kill came too late", flush=True)
 

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.admin.demo import seed_demo
 from service.config.settings import Settings
-from service.filling.create import Practice, create_sheet
+from service.filling.create import create_sheet
 from service.storage import db, models
+from sheets.practice import practice_from
 from tests.support import ROOT
 from tests.support.create_and_stall import MARKER
 from tests.support.databases import scratch_database
@@ -79,7 +80,7 @@ async def _prove_no_half_sheet(url: str, *, transactional: bool) -> None:
         # With a transaction nothing of it is left; on MyISAM a hidden row may be.
         assert every == before[0] if transactional else every in (before[0], before[0] + 1)
         # The service goes on: the next create is whole and visible.
-        practice = Practice.from_settings(Settings(database_url=url))
+        practice = practice_from(Settings(database_url=url))
         await create_sheet(
             engine, sheet_def_num=SHEET_DEF, pat_num=PATIENT, internal_note="", practice=practice
         )

@@ -13,9 +13,10 @@ from pypdf import PdfReader
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from opendental.sheets.v1.sheet_service_pb2_grpc import SheetServiceStub
 from service.config.settings import Settings
-from service.filling.create import Practice, create_sheet
+from service.filling.create import create_sheet
 from service.storage import db
 from sheets.cli import main
+from sheets.practice import practice_from
 from tests.support.stack import ALL_KEY, Rest, Stack
 
 AUTH = (("authorization", ALL_KEY),)
@@ -62,7 +63,7 @@ async def _create_letter(url: str) -> int:
     engine = db.create_engine(url)
     try:
         return await create_sheet(
-            engine, sheet_def_num=2, pat_num=2, internal_note="", practice=Practice.from_settings(Settings())
+            engine, sheet_def_num=2, pat_num=2, internal_note="", practice=practice_from(Settings())
         )
     finally:
         await engine.dispose()
