@@ -27,7 +27,7 @@ from bench import runner
 from bench.runner import Result
 from service.admin import parse_sheetdef
 from service.render import fonts
-from service.render.draw import sheet as render
+from service.render.draw import engine as render
 from service.vocab import SheetFieldType
 
 RENDERS = 15

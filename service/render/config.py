@@ -1,5 +1,5 @@
 """What a render is configured with and what it gives back: shared by the
-drawing code (`service.render.draw.sheet`) and the pool (`service.render.pool`), which
+drawing code (`service.render.draw.engine`) and the pool (`service.render.pool`), which
 imports the drawing code in its workers only."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from service.config.settings import Settings
-from service.render.draw.sheet import RenderConfig, render_sheet
+from service.render.draw.engine import RenderConfig, render_sheet
 from service.render.pool import PdfRenderer
 from service.vocab.enums import SheetFieldType
 from tests.support.render_pdf import PT, field, letter, page_count, rasterize

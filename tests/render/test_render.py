@@ -24,9 +24,9 @@ from xhtml2pdf.config.resources import PERMISSIVE_POLICY
 from xhtml2pdf.document import pisaStory
 
 from service.config.settings import Settings
-from service.render.draw import sheet as render
+from service.render.draw import engine as render
 from service.render.draw import text
-from service.render.draw.sheet import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.render.draw.engine import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
 from service.render.pool import PdfRenderer, wait_until_gone
 from service.vocab.enums import SheetFieldType, TextAlign
 from tests.support import render_workers as _render_workers
