@@ -1,15 +1,18 @@
-"""A sheet as a PDF, as Open Dental prints it, rendered off the event loop.
+"""A sheet as a PDF, as Open Dental prints it: the engine that reads a sheet's rows, lays them out
+and has them painted.
 
-Design. Three steps, three modules. `service.render.draw.text` lays out every text field
+Design. Four steps, four modules. This module reads each row (its values coerced by
+`service.render.draw.coerce`) into what it draws; `service.render.draw.text` lays out every text field
 as xhtml2pdf does (plain text itself, with xhtml2pdf's line breaking rules;
 anything else with xhtml2pdf, in the fonts of `service.render.fonts`, per character
 from a chain of embedded TrueType fonts) and measures it; `service.render.draw.layout`
 grows boxes by their GrowthBehavior and breaks the sheet into pages, on
-copies of the rows; this module draws: text as the laid-out paragraphs (split between lines at
-page breaks), lines, rectangle borders and check marks as PDF path
+copies of the rows; `service.render.draw.paint` draws: text as the laid-out paragraphs (split
+between lines at page breaks), lines, rectangle borders and check marks as PDF path
 operators, images from the configured `SheetImages` folder
 (`service.render.draw.images`), each page clipped to its printable band when the sheet
-runs to more than one page.
+runs to more than one page. A process's engines and kept layouts live in its
+`service.render.draw.worker.Worker`.
 
 Geometry. 100 px per inch: 0.72 pt per pixel; IsLandscape swaps Width and
 Height, as Open Dental's WidthPage/HeightPage do. Labels, Rx and deposit
@@ -39,11 +42,7 @@ from __future__ import annotations
 
 import io
 import logging
-import math
-import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -52,37 +51,22 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 from service.render import fonts
 from service.render.config import RenderConfig, Rendered
 from service.render.draw import images, layout, text
-from service.render.draw.layout import MAX_PAGES, Item, Kind, Placed
-from service.render.draw.text import MIN_FONT_PT, TextBox, refuse_fetch
-from service.vocab import FIRST_REAL_YEAR, GrowthBehavior, SheetFieldType, SheetType, TextAlign, culture
+from service.render.draw.coerce import flag, number, rgb, signed_at, string
+from service.render.draw.layout import MAX_PAGES, Item, Kind
+from service.render.draw.paint import PT_PER_PX, Drawable, paint, pen
+from service.render.draw.text import MIN_FONT_PT, TextBox
+from service.vocab import GrowthBehavior, SheetFieldType, SheetType, TextAlign, culture
 
-__all__ = [
-    "MAX_PAGES",
-    "MIN_FONT_PT",
-    "PT_PER_PX",
-    "RenderConfig",
-    "Rendered",
-    "Worker",
-    "forget_static_layers",
-    "refuse_fetch",
-    "render_sheet",
-    "render_sheet_pdf",
-    "start_worker",
-    "worker",
-]
+__all__ = ["SIGNED_FONT_PT", "Engine"]
 
 log = logging.getLogger("service.render")
 
-PT_PER_PX = 0.72
 SIGNED_FONT_PT = 8.25
-_SIGNED_ABOVE_BOTTOM_PX = 17  # its 14 px box sits 15 px above the bottom of a box 2 px smaller
 
 # For rows that leave them out (Open Dental's own always carry them): a
 # US-letter page, and the size of a sheet field's default font.
 _DEFAULT_PAGE_PX = (850.0, 1100.0)
 _DEFAULT_FONT_PT = 8.5
-# Coordinates and sizes beyond this are not numbers a sheet can mean.
-_HUGE = 1e9
 _LINE_PX = 1.0
 _CHECK_PX = 1.6
 
@@ -111,76 +95,11 @@ _SINGLE_PAGE_TYPES = frozenset(
 )
 
 
-def _number(value: Any, default: float) -> float:
-    if type(value) is int and -_HUGE < value < _HUGE:
-        return value
-    if not isinstance(value, bool | int | float | str):
-        return default
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):
-        return default
-    if math.isnan(number):
-        return default
-    return min(max(number, -_HUGE), _HUGE)
-
-
-def _fp(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1")
-    return bool(value)
-
-
-def _string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return "" if value is None else str(value)
-
-
-def _rgb(item_color: Any) -> tuple[int, int, int]:
-    argb = int(_number(item_color, 0)) & 0xFFFFFFFF
-    # Alpha is not honoured: sheets are printed opaque, and 0 is "Empty", black.
-    return (argb >> 16) & 0xFF, (argb >> 8) & 0xFF, argb & 0xFF
-
-
-def _pen(item_color: Any, px: float) -> str:
-    r, g, b = _rgb(item_color)
-    return f"{_fp(r / 255)} {_fp(g / 255)} {_fp(b / 255)} RG {_fp(px * PT_PER_PX)} w"
-
-
-def _signed_at(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if isinstance(value, datetime) and value.year > FIRST_REAL_YEAR:
-        return value
-    return None
-
-
-@dataclass(slots=True)
-class _Drawable:
-    """What one field draws, before layout decides where."""
-
-    kind: int
-    box: TextBox | None = None
-    static: bool = False
-    pen: str = ""
-    image: Any = None
-
-
-class _Engine:
+class Engine:
     """A renderer for one configuration: its fonts registered, its fetch policy, its layouts."""
 
     def __init__(
-        self, config: RenderConfig, found: fonts.FontSet | None = None, *, layouts: text.Layouts | None = None
+        self, config: RenderConfig, found: fonts.FontSet | None = None, *, layouts: text.Layouts
     ) -> None:
         self.config = config
         if found is None:
@@ -193,23 +112,23 @@ class _Engine:
             allow_remote=False, base_dir=folders[0] if folders else None, extra_roots=tuple(folders[1:])
         )
         self.story = text.Story(policy)
-        self.layouts = layouts if layouts is not None else text.Layouts()
+        self.layouts = layouts
         self.culture = culture(config.culture)
 
     def render(self, sheet: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> Rendered:
-        width_px = _number(sheet.get("Width"), 0)
-        height_px = _number(sheet.get("Height"), 0)
+        width_px = number(sheet.get("Width"), 0)
+        height_px = number(sheet.get("Height"), 0)
         if width_px <= 0 or height_px <= 0:
             width_px, height_px = _DEFAULT_PAGE_PX
-        if _flag(sheet.get("IsLandscape")):
+        if flag(sheet.get("IsLandscape")):
             width_px, height_px = height_px, width_px
-        sheet_font = _number(sheet.get("FontSize"), 0)
+        sheet_font = number(sheet.get("FontSize"), 0)
         default_size = sheet_font if sheet_font > 0 else _DEFAULT_FONT_PT
-        clinic = int(_number(sheet.get("ClinicNum"), 0))
-        sheet_face = _string(sheet.get("FontName")).strip()
-        single = int(_number(sheet.get("SheetType"), -1)) in _SINGLE_PAGE_TYPES
+        clinic = int(number(sheet.get("ClinicNum"), 0))
+        sheet_face = string(sheet.get("FontName")).strip()
+        single = int(number(sheet.get("SheetType"), -1)) in _SINGLE_PAGE_TYPES
 
-        drawables: list[_Drawable] = []
+        drawables: list[Drawable] = []
         items: list[Item] = []
         replaced = missing_images = 0
         beyond = 0
@@ -250,10 +169,10 @@ class _Engine:
         out = io.BytesIO()
         page_size = (width_px * PT_PER_PX, height_px * PT_PER_PX)
         canvas = Canvas(out, pagesize=page_size, invariant=True, initialFontName=self.palette.first_font)
-        canvas.setTitle(_string(sheet.get("Description")))
+        canvas.setTitle(string(sheet.get("Description")))
         canvas.setCreator("open-dental-sheets")
         canvas.setProducer("open-dental-sheets")
-        _paint(canvas, page_size[1], pages, placed, drawables, laid, banded=pages > 1)
+        paint(canvas, page_size[1], pages, placed, drawables, laid, banded=pages > 1)
         canvas.save()
         if replaced:
             log.warning(
@@ -263,21 +182,21 @@ class _Engine:
 
     def _parse(
         self, row: Mapping[str, Any], index: int, default_size: float, sheet_face: str, clinic: int
-    ) -> tuple[_Drawable, Item, int]:
-        kind = int(_number(row.get("FieldType"), -1))
-        x, y = _number(row.get("XPos"), 0), _number(row.get("YPos"), 0)
-        w, h = _number(row.get("Width"), 0), _number(row.get("Height"), 0)
-        growth = int(_number(row.get("GrowthBehavior"), 0))
-        value = _string(row.get("FieldValue"))
+    ) -> tuple[Drawable, Item, int]:
+        kind = int(number(row.get("FieldType"), -1))
+        x, y = number(row.get("XPos"), 0), number(row.get("YPos"), 0)
+        w, h = number(row.get("Width"), 0), number(row.get("Height"), 0)
+        growth = int(number(row.get("GrowthBehavior"), 0))
+        value = string(row.get("FieldValue"))
         layout_kind = Kind.OTHER
-        drawable = _Drawable(kind)
+        drawable = Drawable(kind)
         replaced = 0
         if kind in _TEXT_KINDS or kind == _COMBO_BOX:
             layout_kind = Kind.TEXT
             if kind == _COMBO_BOX:
                 # "The chosen option, semicolon, then a pipe delimited list of options."
                 value, growth = value.split(";", 1)[0], _NO_GROWTH
-            size = _number(row.get("FontSize"), 0)
+            size = number(row.get("FontSize"), 0)
             # A box that grows is laid out unbounded (height None) and measured.
             bound = None if growth != _NO_GROWTH else h
             drawable.box, replaced = self._box(row, value, w, bound, size or default_size)
@@ -285,12 +204,12 @@ class _Engine:
         elif kind == _CHECK_BOX:
             # An unchecked box draws nothing, but still takes its place on the pages.
             if value.strip().upper() == "X":
-                drawable.pen = _pen(row.get("ItemColor"), _CHECK_PX)
+                drawable.pen = pen(row.get("ItemColor"), _CHECK_PX)
         elif kind in (_LINE, _RECTANGLE):
-            drawable.pen = _pen(row.get("ItemColor"), _LINE_PX)
+            drawable.pen = pen(row.get("ItemColor"), _LINE_PX)
         elif kind in _SIG_BOXES:
             layout_kind = Kind.SIGBOX
-            signed = _signed_at(row.get("DateTimeSig"))
+            signed = signed_at(row.get("DateTimeSig"))
             if signed is not None:
                 # Open Dental's: the sheet's font (monospaced when it names none), black, in a
                 # 14 px high box 17 px above the bottom, 1 px in.
@@ -299,7 +218,7 @@ class _Engine:
                 signed_text = "Signed: " + self.culture.general(signed)
                 drawable.box, replaced = self._box(plain, signed_text, w - 4, None, SIGNED_FONT_PT)
         elif kind == _IMAGE:
-            path = images.find_image(self.config.images_dir, clinic, _string(row.get("FieldName")))
+            path = images.find_image(self.config.images_dir, clinic, string(row.get("FieldName")))
             drawable.image = images.load_image(path) if path is not None else None
             if drawable.image is None:
                 h = 0  # as Open Dental: a missing image takes no room and makes no page
@@ -319,157 +238,12 @@ class _Engine:
         box = TextBox(
             text=printable,
             family=self.palette.css[chain],
-            bold=_flag(row.get("FontIsBold")),
+            bold=flag(row.get("FontIsBold")),
             size=round(min(max(size, MIN_FONT_PT), text.MAX_FONT_PT), 2),
-            align=_ALIGN.get(int(_number(row.get("TextAlign"), 0)), "left"),
-            color="#{:02x}{:02x}{:02x}".format(*_rgb(row.get("ItemColor"))),
+            align=_ALIGN.get(int(number(row.get("TextAlign"), 0)), "left"),
+            color="#{:02x}{:02x}{:02x}".format(*rgb(row.get("ItemColor"))),
             rtl=text.is_rtl(printable),
             width=w_px * PT_PER_PX,
             height=0.0 if h_px is None else h_px * PT_PER_PX,
         )
         return box, replaced
-
-
-def _paint(
-    canvas: Canvas,
-    page_height: float,
-    pages: int,
-    placed: Sequence[Placed],
-    drawables: Sequence[_Drawable],
-    laid: Mapping[TextBox, text.Laid | None],
-    *,
-    banded: bool,
-) -> None:
-    by_page: dict[int, list[Placed]] = {}
-    for piece in placed:
-        by_page.setdefault(piece.page, []).append(piece)
-    for page in range(pages):
-        pieces = by_page.get(page, [])
-        if banded and pieces:
-            top, bottom = pieces[0].clip_top * PT_PER_PX, pieces[0].clip_bottom * PT_PER_PX
-            canvas.addLiteral(
-                f"q 0 {_fp(page_height - bottom)} {_fp(canvas._pagesize[0])} {_fp(bottom - top)} re W n"
-            )
-        # Open Dental's layers: images under strokes under text.
-        for piece in pieces:
-            drawable = drawables[piece.item.field]
-            if drawable.image is not None:
-                item = piece.item
-                canvas.drawImage(
-                    drawable.image,
-                    item.x * PT_PER_PX,
-                    page_height - (piece.y + item.height) * PT_PER_PX,
-                    item.width * PT_PER_PX,
-                    item.height * PT_PER_PX,
-                    mask="auto",
-                )
-        strokes = [_stroke(piece, drawables[piece.item.field], page_height) for piece in pieces]
-        code = [s for s in strokes if s]
-        if code:
-            canvas.addLiteral("q\n" + "\n".join(code) + "\nQ")
-        for piece in pieces:
-            box = drawables[piece.item.field].box
-            paragraph = laid.get(box) if box is not None else None
-            if box is not None and paragraph is not None:
-                _draw_text(canvas, piece, box, paragraph, page_height)
-        if banded and pieces:
-            canvas.addLiteral("Q")
-        canvas.showPage()
-
-
-def _stroke(piece: Placed, drawable: _Drawable, page_height: float) -> str:
-    if not drawable.pen:
-        return ""
-    item = piece.item
-    x1, x2 = item.x * PT_PER_PX, (item.x + item.width) * PT_PER_PX
-    y1, y2 = page_height - piece.y * PT_PER_PX, page_height - (piece.y + item.height) * PT_PER_PX
-    if drawable.kind == _RECTANGLE:
-        return f"{drawable.pen} {_fp(x1)} {_fp(y2)} {_fp(x2 - x1)} {_fp(y1 - y2)} re S"
-    if drawable.kind == _CHECK_BOX:
-        cross = f"{_fp(x1)} {_fp(y2)} m {_fp(x2)} {_fp(y1)} l"
-        return f"{drawable.pen} {_fp(x1)} {_fp(y1)} m {_fp(x2)} {_fp(y2)} l {cross} S"
-    return f"{drawable.pen} {_fp(x1)} {_fp(y1)} m {_fp(x2)} {_fp(y2)} l S"
-
-
-def _draw_text(canvas: Canvas, piece: Placed, box: TextBox, laid: text.Laid, page_height: float) -> None:
-    item = piece.item
-    top = piece.y * PT_PER_PX
-    x = item.x * PT_PER_PX
-    if item.kind is Kind.SIGBOX:
-        top = (piece.y + item.height - _SIGNED_ABOVE_BOTTOM_PX) * PT_PER_PX
-        x += PT_PER_PX
-    whole = item.first_line == 0 and item.line_count is None
-    lines = None if whole else (item.first_line, item.lines_left)
-    text.draw(canvas, box, laid, x, page_height - top, lines)
-
-
-class Worker:
-    """What one process keeps between renders, in one place: the setup the pool's initializer
-    gave it, its engines (one per configuration: fonts registered, fetch policy) and the StaticText
-    layouts they share (they may hold a patient's name: they live and die with this object)."""
-
-    def __init__(self, config: RenderConfig | None = None, found: fonts.FontSet | None = None) -> None:
-        self.config = config or RenderConfig()
-        self.found = found
-        self.layouts = text.Layouts()
-        self._engines: dict[tuple[RenderConfig, fonts.FontSet | None], _Engine] = {}
-        self._engines_lock = threading.Lock()
-        # xhtml2pdf serialises its parser on a process-wide lock anyway.
-        self._render_lock = threading.Lock()
-
-    def engine(self, config: RenderConfig | None = None, found: fonts.FontSet | None = None) -> _Engine:
-        """The engine for `config` (this worker's own setup when None)."""
-        key = (self.config, self.found) if config is None else (config, found)
-        with self._engines_lock:
-            if key not in self._engines:
-                self._engines[key] = _Engine(*key, layouts=self.layouts)
-            return self._engines[key]
-
-    def render(
-        self,
-        sheet: Mapping[str, Any],
-        fields: Sequence[Mapping[str, Any]],
-        config: RenderConfig | None = None,
-    ) -> Rendered:
-        engine = self.engine(config)
-        with self._render_lock:
-            return engine.render(sheet, fields)
-
-
-# This process's worker: replaced whole by `start_worker` in a render worker.
-_worker = Worker()
-
-
-def worker() -> Worker:
-    """This process's worker."""
-    return _worker
-
-
-def render_sheet(
-    sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]], config: RenderConfig | None = None
-) -> Rendered:
-    """The sheet (a `sheet` row) with its fields (`sheetfield` rows) as a PDF, and what it could not print.
-
-    Pure and CPU-bound; rows are mappings of Open Dental's column names. See
-    the module docstring for what is drawn and how.
-    """
-    return _worker.render(sheet, fields, config)
-
-
-def forget_static_layers() -> None:
-    """Drop every kept layout of this process (the benchmark measures first renders with this)."""
-    _worker.layouts.clear()
-
-
-def render_sheet_pdf(
-    sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]], config: RenderConfig | None = None
-) -> bytes:
-    """`render_sheet(...)`'s PDF bytes."""
-    return render_sheet(sheet, fields, config).pdf
-
-
-def start_worker(config: RenderConfig, found: fonts.FontSet) -> None:
-    """A render worker's start: its `Worker` built from the pool's setup, the fonts registered once."""
-    global _worker
-    _worker = Worker(config, found)
-    _worker.engine()
