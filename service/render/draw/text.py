@@ -189,6 +189,10 @@ class Layouts:
         with self.lock:
             self._kept.clear()
 
+    def __len__(self) -> int:
+        """How many layouts are kept."""
+        return len(self._kept)
+
     def for_boxes(
         self, story: Story, boxes: Sequence[TextBox], static: set[TextBox]
     ) -> dict[TextBox, Laid | None]:
