@@ -27,7 +27,7 @@ from bench import runner
 from bench.runner import Result
 from service.admin import parse_sheetdef
 from service.render import fonts
-from service.render.draw import sheet as render
+from service.render.draw import paint, worker
 from service.vocab import SheetFieldType
 
 RENDERS = 15
@@ -50,15 +50,15 @@ def load(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def reportlab_strings(sheet: dict[str, Any], fields: list[dict[str, Any]]) -> bytes:
     """The baseline: every printed string drawn at its field's place, nothing else."""
-    height = sheet["Height"] * render.PT_PER_PX
+    height = sheet["Height"] * paint.PT_PER_PX
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=(sheet["Width"] * render.PT_PER_PX, height))
+    canvas = Canvas(out, pagesize=(sheet["Width"] * paint.PT_PER_PX, height))
     for field in fields:
         if field["FieldType"] in TEXT and field["FieldValue"]:
             size = field["FontSize"] or sheet["FontSize"]
             canvas.setFont("LiberationSans-Bold" if field["FontIsBold"] else "LiberationSans", size)
-            y = height - field["YPos"] * render.PT_PER_PX - size
-            canvas.drawString(field["XPos"] * render.PT_PER_PX, y, field["FieldValue"])
+            y = height - field["YPos"] * paint.PT_PER_PX - size
+            canvas.drawString(field["XPos"] * paint.PT_PER_PX, y, field["FieldValue"])
     canvas.showPage()
     canvas.save()
     return out.getvalue()
@@ -76,11 +76,11 @@ def _one_run(renders: int) -> dict[str, float]:
     fonts.register(fonts.find_fonts())  # once, as each worker does; the baseline draws in them too
 
     def cold() -> bytes:
-        render.forget_static_layers()  # the bench's business only: what a worker keeps of a definition
-        return render.render_sheet_pdf(sheet, fields)
+        worker.forget_static_layers()  # the bench's business only: what a worker keeps of a definition
+        return worker.render_sheet_pdf(sheet, fields)
 
     def warm() -> bytes:
-        return render.render_sheet_pdf(sheet, fields)
+        return worker.render_sheet_pdf(sheet, fields)
 
     def baseline() -> bytes:
         return reportlab_strings(sheet, fields)

@@ -114,6 +114,7 @@ async def running_service(
                 allow_http=settings.events_allow_http,
             ),
         )
+        stack.callback(api.close)
         if settings.render_warmup:
             # In the background: the service answers meanwhile (a render waits for a free worker).
             warming = asyncio.create_task(api.warm_renderer())

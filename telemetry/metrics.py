@@ -56,7 +56,7 @@ class _PoolCollector(Collector):
 
 
 class RenderCounts(Protocol):
-    """What renders could not print, summed over the workers (`service.render.draw.sheet.RenderCounts`)."""
+    """What renders could not print, summed over the workers (`service.render.pool.RenderCounts`)."""
 
     replaced_characters: int
     missing_images: int

@@ -53,7 +53,8 @@ def python_name(method_name: str) -> str:
 
 
 class SheetsApi:
-    """Open Dental's Sheets API over one store."""
+    """Open Dental's Sheets API over one store. The converted sheets it keeps for lists read again
+    (`SHEETS_LIST_CACHE_SIZE`) are its own, dropped when it `close`s."""
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class SheetsApi:
             RateLimiter(rate=settings.rate_limit, burst=settings.rate_burst) if settings.rate_limit else None
         )
         self.metrics = metrics or Metrics()
+        self.listed_sheets = convert.ListedSheets(settings.list_cache_size)
         # Subscriptions belong to the customer key that made them: their methods take the caller's too.
         self.subscriptions = subscriptions or SubscriptionsApi(
             EventStore(store.engine, database_errors=store.database_errors, capacity=store.capacity),
@@ -98,6 +100,10 @@ class SheetsApi:
                 raise TypeError(f"{type(self).__name__} implements no {method.full_name}")
             table[method.name] = implementation
         return table
+
+    def close(self) -> None:
+        """Drop what this API keeps of patients' sheets (its owner calls this as it stops serving)."""
+        self.listed_sheets.clear()
 
     def authenticate(self, method_name: str, authorization: str | None) -> None:
         """The auth check alone, for an edge that must refuse before it parses a request."""
@@ -143,7 +149,7 @@ class SheetsApi:
         offset, limit = self._page(request)
         rows = await self._store.list_sheets(pat_num=request.pat_num, offset=offset, limit=limit)
         response = pb.ListSheetsResponse()
-        convert.add_sheets(response.sheets, rows)
+        self.listed_sheets.add(response.sheets, rows)
         return response
 
     async def get_sheet(self, request: pb.GetSheetRequest) -> pb.GetSheetResponse:

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     render_warmup: bool = Field(
         default=True, description="start the PDF workers with the service and lay out the definitions in use"
     )
+    render_layout_cache_size: int = Field(default=4096, ge=0)
+    """StaticText layouts each PDF worker keeps for later renders (filled-in ones may hold a patient's
+    name; in memory only, least recently used dropped first); 0: none."""
+    list_cache_size: int = Field(default=16_384, ge=0)
+    """Converted sheets ListSheets keeps for lists read again (they hold InternalNote and Description; in
+    memory only, least recently used dropped first); 0: none."""
     log_format: Literal["auto", "json", "console"] = "auto"
     """Log lines as `json`, or `console` (key=value); `auto`: key=value on a terminal, else JSON."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,7 +1,7 @@
 """The render pool: worker processes that render sheets to PDF off the event loop.
 
 This module is all the serving process loads of rendering: the drawing code
-(`service.render.draw.sheet`, xhtml2pdf, reportlab) is imported by the workers alone,
+(`service.render.draw`, xhtml2pdf, reportlab) is imported by the workers alone,
 which keeps it out of the serving process's memory. A worker
 reads the sheet itself where the store says how (`SheetSource`: SQLite), or
 gets the driver's rows (`SheetRows`), renders, and hands back the PDF: the
@@ -131,14 +131,14 @@ def _start_worker(service_pid: int, config: RenderConfig, found: FontSet) -> Non
     _lower_priority()
     # The drawing code (xhtml2pdf, reportlab, the fonts) is loaded here, in the
     # worker: the serving process never imports it.
-    from service.render.draw import sheet as render
+    from service.render.draw.worker import start_worker
 
-    render.start_worker(config, found)
+    start_worker(config, found)
 
 
 def render_in_worker(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes | Rendered:
     """`service.render.draw.render_sheet`, named from here so that the serving process need not import it."""
-    from service.render.draw.sheet import render_sheet
+    from service.render.draw.worker import render_sheet
 
     return render_sheet(sheet, fields)
 
@@ -219,7 +219,7 @@ class PdfRenderer:
     """Renders sheets in a pool of worker processes, so the event loop keeps serving.
 
     `workers` 0 means one per CPU. `render_fn` is what runs in the workers
-    (a module-level function, so it can be pickled); `service.render.draw.sheet.render_sheet`
+    (a module-level function, so it can be pickled); `service.render.draw.render_sheet`
     unless a test says otherwise. The fonts are found here, once (what is missing is
     logged), and registered in each worker as it starts. A worker that dies
     fails its render and the pool is replaced, so later renders work. Each

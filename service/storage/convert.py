@@ -7,7 +7,7 @@ position, whatever the driver's row type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -83,35 +83,57 @@ def sheet(row: Row) -> resources_pb2.Sheet:
     )
 
 
-# Sheets converted by `add_sheets`, by their whole row: a patient's list is
-# read again and again (front-desk screens and integrations poll it) while
-# its rows rarely change. The key is every column as read, so a changed row
-# is a new entry and an entry is never stale. At most this many, each of a row
-# whose texts (InternalNote, Description) are short: about 1 KB an entry at most.
-CONVERTED_SHEETS = 16_384
 _CONVERTED_TEXT = 256
 
 
-@lru_cache(maxsize=CONVERTED_SHEETS)
-def _converted_sheet(row: tuple[Any, ...]) -> resources_pb2.Sheet:
-    return sheet(row)
+class ListedSheets:
+    """Converts the rows of sheet lists, keeping the converted sheets for lists read again.
 
-
-def _listed(row: Row) -> resources_pb2.Sheet:
-    note, description = row[4], row[5]
-    if (note and len(note) > _CONVERTED_TEXT) or (description and len(description) > _CONVERTED_TEXT):
-        return sheet(row)  # a long note is converted each time rather than kept
-    return _converted_sheet(row if type(row) is tuple else tuple(row))
-
-
-def add_sheets(sheets: Any, rows: Sequence[Row]) -> None:
-    """`sheet(row)` of each row, added to a response's repeated field.
-
-    A row seen before is copied from its converted message, a third of the
-    cost of building it again (the two DateTime messages are most of that).
-    `extend` copies, so the kept messages never leave this module.
+    A patient's list is read again and again (front-desk screens and integrations
+    poll it) while its rows rarely change. A sheet is kept by its whole row: every
+    column as read, so a changed row is a new entry and an entry is never stale.
+    At most `size` are kept (0: none), least recently used dropped first, each of a
+    row whose texts (InternalNote, Description) are short: about 1 KB an entry at
+    most. They are patient data: they belong to their owner, which `clear`s them
+    when it closes.
     """
-    sheets.extend([_listed(row) for row in rows])
+
+    def __init__(self, size: int) -> None:
+        self._kept = lru_cache(maxsize=size)(sheet) if size > 0 else None
+        self._listed = _lister(self._kept)
+
+    def add(self, sheets: Any, rows: Sequence[Row]) -> None:
+        """`sheet(row)` of each row, added to a response's repeated field.
+
+        A row seen before is copied from its converted message, a third of the
+        cost of building it again (the two DateTime messages are most of that).
+        `extend` copies, so the kept messages never leave this object.
+        """
+        listed = self._listed
+        sheets.extend([listed(row) for row in rows])
+
+    def kept(self) -> int:
+        """How many converted sheets are kept."""
+        return 0 if self._kept is None else self._kept.cache_info().currsize
+
+    def clear(self) -> None:
+        if self._kept is not None:
+            self._kept.cache_clear()
+
+
+def _lister(
+    kept: Callable[[tuple[Any, ...]], resources_pb2.Sheet] | None,
+) -> Callable[[Row], resources_pb2.Sheet]:
+    if kept is None:
+        return sheet
+
+    def listed(row: Row) -> resources_pb2.Sheet:
+        note, description = row[4], row[5]
+        if (note and len(note) > _CONVERTED_TEXT) or (description and len(description) > _CONVERTED_TEXT):
+            return sheet(row)  # a long note is converted each time rather than kept
+        return kept(row if type(row) is tuple else tuple(row))
+
+    return listed
 
 
 def sheet_field(row: Row) -> resources_pb2.SheetField:

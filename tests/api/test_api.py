@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
+from service.admin.demo import SeedResult, seed_demo
 from service.api.methods import SheetsApi
 from service.api.store import SheetStore
 from service.config.settings import Settings
@@ -18,6 +20,7 @@ from service.contract.errors import Internal, Unavailable
 from service.render.pool import PdfRenderer
 from service.storage import db
 from sheets.practice import practice_from
+from sheets.stack import running_service
 from tests.support.stack import ALL_KEY, Stack
 
 
@@ -31,8 +34,13 @@ async def store(tmp_path: Path) -> AsyncIterator[SheetStore]:
         await engine.dispose()
 
 
-def _api(store: SheetStore, renderer: PdfRenderer, kind: type[SheetsApi] = SheetsApi) -> SheetsApi:
-    settings = Settings()
+def _api(
+    store: SheetStore,
+    renderer: PdfRenderer,
+    kind: type[SheetsApi] = SheetsApi,
+    settings: Settings | None = None,
+) -> SheetsApi:
+    settings = settings or Settings()
     return kind(
         store=store,
         settings=settings,
@@ -84,3 +92,59 @@ async def test_a_database_that_cannot_be_opened_is_unavailable(tmp_path: Path, r
     finally:
         await engine.dispose()
     assert caught.value.message == "The database is unavailable. Try again later."
+
+
+async def _create_sheets(api: SheetsApi, stack: Stack, count: int) -> int:
+    pat_num = stack.demo_patients[0]
+    request = pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[0], pat_num=pat_num)
+    for _ in range(count):
+        await api.call("CreateSheet", request, ALL_KEY)
+    return pat_num
+
+
+async def test_the_sheets_an_api_keeps_for_lists_are_its_own_as_many_as_its_settings_say(
+    stack: Stack, renderer: PdfRenderer
+) -> None:
+    async with SheetStore(stack.engine) as store:
+        small = _api(store, renderer, settings=Settings(list_cache_size=2))
+        other = _api(store, renderer)
+        pat_num = await _create_sheets(small, stack, 3)
+        listed = await small.call("ListSheets", pb.ListSheetsRequest(pat_num=pat_num), None)
+        assert isinstance(listed, pb.ListSheetsResponse)
+        listed_count = len(listed.sheets)
+        assert listed_count >= 3
+        assert small.listed_sheets.kept() == 2
+        assert other.listed_sheets.kept() == 0
+        await other.call("ListSheets", pb.ListSheetsRequest(pat_num=pat_num), None)
+        assert other.listed_sheets.kept() == listed_count
+        small.close()
+        assert small.listed_sheets.kept() == 0
+        assert other.listed_sheets.kept() == listed_count
+
+
+async def test_the_service_drops_the_sheets_its_api_keeps_when_it_stops(
+    tmp_path: Path, renderer: PdfRenderer
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sheets.db'}",
+        data_dir=tmp_path,
+        grpc_listen="127.0.0.1:0",
+        gateway=False,
+        events=False,
+        render_warmup=False,
+    )
+    seeded: list[SeedResult] = []
+
+    async def prepare(engine: AsyncEngine) -> None:
+        await db.init_db(engine)
+        seeded.append(await seed_demo(engine))
+
+    async with running_service(settings, renderer=renderer, prepare=prepare) as running:
+        api = running.api
+        demo = seeded[0]
+        request = pb.CreateSheetRequest(sheet_def_num=demo.sheet_defs[0], pat_num=demo.patients[0])
+        created = await api.call("CreateSheet", request, None)
+        assert isinstance(created, pb.CreateSheetResponse)
+        await api.call("ListSheets", pb.ListSheetsRequest(pat_num=created.sheet.pat_num), None)
+        assert api.listed_sheets.kept() == 1
+    assert api.listed_sheets.kept() == 0

@@ -16,8 +16,9 @@ from pypdf import PdfReader
 from xhtml2pdf.config.resources import ResourceAccessError
 
 from service.render import fonts
-from service.render.draw import sheet as render
-from service.render.draw.sheet import RenderConfig, render_sheet, render_sheet_pdf
+from service.render.config import RenderConfig
+from service.render.draw import worker as render
+from service.render.draw.worker import render_sheet, render_sheet_pdf
 from service.render.pool import PdfRenderer
 from service.vocab.enums import SheetFieldType
 from tests.support.render_pdf import field, letter, need_fonts, page_texts, rasterize, read_pages

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from service.config.settings import Settings
-from service.render.draw.sheet import RenderConfig, render_sheet
+from service.render.config import RenderConfig
+from service.render.draw.worker import render_sheet
 from service.render.pool import PdfRenderer
 from service.vocab.enums import SheetFieldType
 from tests.support.render_pdf import PT, field, letter, page_count, rasterize

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from service.render.draw.sheet import render_sheet_pdf
+from service.render.draw.worker import render_sheet_pdf
 from service.render.pool import PdfRenderer
 from service.vocab.enums import GrowthBehavior, SheetFieldType, SheetType
 from tests.support.render_pdf import PT, field, letter, page_count, rasterize, read_pages

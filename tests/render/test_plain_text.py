@@ -11,9 +11,10 @@ from typing import Any
 import pdfplumber
 import pytest
 
-from service.render.draw import sheet as render
+from service.render.config import RenderConfig
 from service.render.draw import text
-from service.render.draw.sheet import RenderConfig, render_sheet_pdf
+from service.render.draw import worker as render
+from service.render.draw.worker import render_sheet_pdf
 from service.vocab.enums import GrowthBehavior, SheetFieldType, TextAlign
 from tests.support.render_pdf import SIGNED, field, letter, need_fonts, sheet_from_def
 from tests.support.requires import open_dental_files, sheetdef_params

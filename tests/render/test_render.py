@@ -24,9 +24,12 @@ from xhtml2pdf.config.resources import PERMISSIVE_POLICY
 from xhtml2pdf.document import pisaStory
 
 from service.config.settings import Settings
-from service.render.draw import sheet as render
+from service.render.config import RenderConfig
 from service.render.draw import text
-from service.render.draw.sheet import MIN_FONT_PT, RenderConfig, refuse_fetch, render_sheet_pdf
+from service.render.draw import worker as render
+from service.render.draw.layout import MAX_PAGES
+from service.render.draw.text import MIN_FONT_PT, refuse_fetch
+from service.render.draw.worker import render_sheet_pdf
 from service.render.pool import PdfRenderer, wait_until_gone
 from service.vocab.enums import SheetFieldType, TextAlign
 from tests.support import render_workers as _render_workers
@@ -129,7 +132,7 @@ def test_landscape_swaps_width_and_height_and_breaks_pages_at_the_new_height() -
 
 
 def test_fields_beyond_the_page_limit_are_not_drawn() -> None:
-    far = field(SheetFieldType.StaticText, "Far away", YPos=render.MAX_PAGES * 1100 + 5)
+    far = field(SheetFieldType.StaticText, "Far away", YPos=MAX_PAGES * 1100 + 5)
     pages = render_pages(letter(), [far, field(SheetFieldType.StaticText, "Here")])
 
     assert len(pages) == 1

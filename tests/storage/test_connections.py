@@ -194,8 +194,9 @@ def _slow_sheets_of(engine: AsyncEngine) -> PreparedRead:
 
 
 async def _until(condition: Any) -> None:
+    """Polls state the event loop changes: nothing here could set an event for it."""
     async with asyncio.timeout(10):
-        while not condition():
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.005)
 
 

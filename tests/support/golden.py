@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from service.render.draw.sheet import render_sheet_pdf
+from service.render.draw.worker import render_sheet_pdf
 from tests.support.render_pdf import GOLDEN, page_count, rasterize, sheet_from_def
 from tests.support.requires import SHEETDEF_FILES
 

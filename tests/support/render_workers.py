@@ -37,7 +37,7 @@ LONG_RENDER_SECONDS = 0.5
 
 def long_render(sheet: Mapping[str, Any], fields: Sequence[Mapping[str, Any]]) -> bytes:
     """The real render, then CPU held until LONG_RENDER_SECONDS: a sheet that takes long to draw."""
-    from service.render.draw.sheet import render_sheet_pdf
+    from service.render.draw.worker import render_sheet_pdf
 
     deadline = time.process_time() + LONG_RENDER_SECONDS
     pdf = render_sheet_pdf(sheet, fields)

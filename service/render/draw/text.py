@@ -71,7 +71,6 @@ __all__ = [
 log = logging.getLogger("service.text")
 _SHRINK_ROUNDS = 8
 _UNBOUNDED = 1e7
-_KEPT_LAYOUTS = 4096
 # The default stylesheet would be parsed on every render; this is all of it a
 # field's paragraph uses.
 _BASE_CSS = (
@@ -178,10 +177,10 @@ class Layouts:
     it again costs what drawing it the first time did, without the parse and
     line breaking.
     Fonts are subset per document, so what is kept is the layout, never
-    the PDF operators.
+    the PDF operators. At most `keep` are kept (0: none), the least recently used dropped first.
     """
 
-    def __init__(self, keep: int = _KEPT_LAYOUTS) -> None:
+    def __init__(self, keep: int) -> None:
         self._keep = keep
         self._kept: OrderedDict[TextBox, Laid | None] = OrderedDict()
         self.lock = threading.Lock()
@@ -189,6 +188,10 @@ class Layouts:
     def clear(self) -> None:
         with self.lock:
             self._kept.clear()
+
+    def __len__(self) -> int:
+        """How many layouts are kept."""
+        return len(self._kept)
 
     def for_boxes(
         self, story: Story, boxes: Sequence[TextBox], static: set[TextBox]
