@@ -1,8 +1,12 @@
-"""Storage: Open Dental's tables, the engine, sessions, prepared reads, the reflected schema, and
-telling a database outage from a refusal. Knows nothing above it."""
+"""Storage: Open Dental's tables, the engine, sessions, prepared reads, the statement compiler, the
+reflected schema, telling a database outage from a refusal, and what differs between the databases
+(`backends`). Knows nothing above it."""
 
-from service.storage import convert, db, fill_tables, models, reads, schema, sessions
-from service.storage.db import SQLITE_BUSY_TIMEOUT_MS, bulk_insert, row, write_transaction
+from service.storage import backends, compiled, convert, db, fill_tables, models, reads, schema, sessions
+from service.storage.backends import Backend
+from service.storage.backends.sqlite import ReaderConnections, SqliteReaders
+from service.storage.compiled import CompiledRead, driver_values, placeholders
+from service.storage.db import bulk_insert, row, write_transaction
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from service.storage.models import (
     BIG,
@@ -15,16 +19,9 @@ from service.storage.models import (
     SheetFieldDef,
     now_seconds,
 )
-from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders, datetime_parts
+from service.storage.reads import PreparedRead, datetime_parts
 from service.storage.schema import Schema, schema_of
-from service.storage.sessions import (
-    Query,
-    Session,
-    SqliteSession,
-    driver_values,
-    placeholders,
-    run_transaction,
-)
+from service.storage.sessions import Query, Session, SqliteSession, run_transaction
 from service.storage.subscription_table import SUBSCRIPTION
 from service.storage.transactions import sheets_are_transactional
 
@@ -32,13 +29,14 @@ __all__ = [
     "BIG",
     "DATETIME",
     "NO_DATETIME",
-    "SQLITE_BUSY_TIMEOUT_MS",
     "SUBSCRIPTION",
+    "Backend",
     "CapacityWatch",
     "CompiledRead",
     "Patient",
     "PreparedRead",
     "Query",
+    "ReaderConnections",
     "Schema",
     "Session",
     "Sheet",
@@ -47,8 +45,10 @@ __all__ = [
     "SheetFieldDef",
     "SqliteReaders",
     "SqliteSession",
+    "backends",
     "bulk_insert",
     "capacity_fault",
+    "compiled",
     "convert",
     "database_error_fields",
     "datetime_parts",

@@ -15,7 +15,8 @@ from pypdf import PdfReader
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service.api.methods import SheetsApi
-from service.api.store import SheetStore, SourceUnavailable, WorkerReader
+from service.api.store import SheetStore
+from service.api.worker_reader import SourceUnavailable, WorkerReader
 from service.config.settings import Settings
 from service.contract.auth import Authenticator
 from service.contract.errors import NotFound, Unavailable
