@@ -4,7 +4,7 @@ reflected schema, telling a database outage from a refusal, and what differs bet
 
 from service.storage import backends, compiled, convert, db, fill_tables, models, reads, schema, sessions
 from service.storage.backends import Backend
-from service.storage.backends.sqlite import ReaderConnections, SqliteReaders
+from service.storage.backends.sqlite import SqliteReaders, connect_reader
 from service.storage.compiled import CompiledRead, driver_values, placeholders
 from service.storage.db import bulk_insert, row, write_transaction
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
@@ -36,7 +36,6 @@ __all__ = [
     "Patient",
     "PreparedRead",
     "Query",
-    "ReaderConnections",
     "Schema",
     "Session",
     "Sheet",
@@ -49,6 +48,7 @@ __all__ = [
     "bulk_insert",
     "capacity_fault",
     "compiled",
+    "connect_reader",
     "convert",
     "database_error_fields",
     "datetime_parts",

@@ -58,8 +58,8 @@ class PreparedRead:
         self._engine = engine
         self._readers = readers
         backend = backends.of(engine.dialect)
-        if engine.dialect.driver != backend.driver:
-            raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
+        if not backend.runs(engine.dialect):
+            raise ValueError(f"no prepared reads on {engine.url.drivername}, only on {backend.driver}")
         self._fetch = backend.fetch
 
     async def fetch(self, **params: Any) -> Sequence[Sequence[Any]]:

@@ -252,7 +252,7 @@ async def run_transaction(
     On aiosqlite the whole transaction is one call on the driver's thread.
     """
     backend = backends.of(engine.dialect)
-    if engine.dialect.driver == backend.driver and backend.runs_on_driver_thread:
+    if backend.runs_on_driver_thread and backend.runs(engine.dialect):
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection

@@ -26,6 +26,10 @@ class Backend:
     # can run in one hop (`driver_thread_call`).
     runs_on_driver_thread = False
 
+    def runs(self, dialect: sa.Dialect) -> bool:
+        """Whether the dialect's driver is the one the service runs this backend on."""
+        return dialect.driver == self.driver
+
     def create_engine(self, url: sa.URL, **kwargs: Any) -> AsyncEngine:
         """An engine with this backend's connection setup and pool options."""
         raise NotImplementedError

@@ -129,7 +129,7 @@ class SqliteReaders:
     def for_engine(cls, engine: AsyncEngine) -> SqliteReaders | None:
         """Readers for a file-backed aiosqlite engine; None for every other engine."""
         database = engine.url.database
-        if engine.dialect.driver != SQLITE.driver or not database or database == ":memory:":
+        if not SQLITE.runs(engine.dialect) or not database or database == ":memory:":
             return None
         return cls(database)
 
@@ -157,29 +157,3 @@ class SqliteReaders:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-class ReaderConnections:
-    """Read-only connections (`connect_reader`) kept open between uses, by database file,
-    at most `limit` (the least recently used is closed first)."""
-
-    def __init__(self, limit: int = 4) -> None:
-        self._limit = limit
-        self._open: dict[str, sqlite3.Connection] = {}
-
-    def connection(self, database: str) -> sqlite3.Connection:
-        conn = self._open.pop(database, None)
-        if conn is None:
-            conn = connect_reader(database)
-            while len(self._open) >= self._limit:
-                self._open.pop(next(iter(self._open))).close()
-        self._open[database] = conn  # the most recently used last
-        return conn
-
-    def discard(self, database: str) -> None:
-        """Forget the database's connection (it failed): the next use opens a new one."""
-        self._open.pop(database, None)
-
-    def close(self) -> None:
-        while self._open:
-            self._open.popitem()[1].close()
