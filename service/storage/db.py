@@ -57,7 +57,7 @@ async def init_db(engine: AsyncEngine) -> list[str]:
     On the embedded database also Open Dental's tables a sheet is filled from,
     empty (elsewhere they are Open Dental's own, or absent).
     """
-    embedded = backends.of(engine.dialect).holds_fill_tables
+    embedded = backends.of(engine.dialect).embedded
     wanted = [*TABLES, SUBSCRIPTION] + (list(fill_tables.TABLES) if embedded else [])
     async with engine.begin() as conn:
         existing = set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))

@@ -18,8 +18,9 @@ class Backend:
     # SQLAlchemy's dialect name and the one driver the service runs it on.
     name = ""
     driver = ""
-    # The fill tables live in this database, created by `init_db` (elsewhere they are Open Dental's).
-    holds_fill_tables = False
+    # The embedded database: created on the service's first start, Open Dental's fill tables with it
+    # (`db.init_db`; elsewhere they are Open Dental's own).
+    embedded = False
     # A parameter in a SELECT list has no type of its own: it is cast to its column's.
     casts_selected_parameters = False
     # The driver runs each connection on a thread of its own, where a whole write transaction

@@ -51,7 +51,7 @@ def connect_reader(database: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sql
 class SQLite(Backend):
     name = "sqlite"
     driver = "aiosqlite"
-    holds_fill_tables = True
+    embedded = True
     runs_on_driver_thread = True
 
     def create_engine(self, url: sa.URL, **kwargs: Any) -> AsyncEngine:
