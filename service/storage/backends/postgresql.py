@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.storage.backends.base import Backend, Rows
 from service.storage.backends.server import create_server_engine
 
+# SQLSTATE classes that mean the server, not the statement: connection, resources, operator,
+# system, retry. 42P01 (undefined table) is not ready, like MySQL's 1146.
+_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX", "42P01")
+# disk_full and out_of_memory (class 53's others, too_many_connections and
+# configuration_limit_exceeded, stay outages).
+_CAPACITY = {"53100": "disk_full", "53200": "out_of_memory"}
+
 
 class PostgreSql(Backend):
     name = "postgresql"
@@ -35,3 +42,17 @@ class PostgreSql(Backend):
 
 
 POSTGRESQL = PostgreSql()
+
+
+def sqlstate(error: object) -> str | None:
+    """The SQLSTATE a PostgreSQL driver's error carries (asyncpg's, or psycopg's `pgcode`), or None."""
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state if isinstance(state, str) and len(state) == 5 else None
+
+
+def is_outage_state(state: str) -> bool:
+    return state.startswith(_OUTAGE_CLASSES)
+
+
+def capacity_condition(state: str) -> str | None:
+    return _CAPACITY.get(state)

@@ -21,6 +21,27 @@ from service.storage.backends.base import Backend, Rows
 
 BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 2
+# Messages of an OperationalError that is the statement's fault, not the database's.
+_REFUSALS = ("no such column", "has no column", "constraint failed", "datatype mismatch")
+
+
+def owns(error: object) -> bool:
+    """Whether the error is the sqlite3 module's."""
+    return type(error).__module__.startswith("sqlite3")
+
+
+def is_refusal(error: object) -> bool:
+    """Whether an OperationalError names the statement's fault (a missing column, a constraint)."""
+    message = str(error).lower()
+    return any(text in message for text in _REFUSALS)
+
+
+def capacity_condition(error: sqlite3.Error) -> str | None:
+    """`disk_full` when the database or its disk is full, else None."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return "disk_full" if code & 0xFF == sqlite3.SQLITE_FULL else None
+    return "disk_full" if "database or disk is full" in str(error) else None
 
 
 def configure_writer(dbapi_connection: Any) -> None:
