@@ -76,12 +76,10 @@ async def bulk_insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[st
     """Insert rows in one executemany, not one round trip per row.
 
     The driver batches it: asyncmy rewrites it into a multi-row INSERT, asyncpg
-    pipelines one prepared statement, SQLite runs it in process. A literal
-    multi-row `.values(rows)` would be rebuilt and recompiled on every call
-    (thousands of parameters for a large sheet). Rows that all
-    name the same columns (a sheet's fields) skip SQLAlchemy's per-row
-    parameter building too: the statement is compiled once per column set and
-    each value goes through its column's bind processor alone.
+    pipelines one prepared statement, SQLite runs it in process. Rows that all
+    name the same columns (a sheet's fields) skip SQLAlchemy's per-row work:
+    the INSERT is built once per column set (`compiled.insert`) and each value
+    goes through its column's bind processor alone.
     """
     if not rows:
         return
