@@ -4,6 +4,8 @@ tables, and the prepared reads of the hot paths (ListSheets, the render loaders)
 Functions take keyword arguments and return driver rows in the column order of
 `service.storage.convert`; the API turns them into messages. Creating a sheet, whose
 statements are bound up with Open Dental's fill rules, is `service.filling.create`'.
+A render worker's own reads are `service.api.worker_reader`; the guards that make a
+database's failures the API's errors, `service.api.database_calls`.
 """
 
 from __future__ import annotations
