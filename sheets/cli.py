@@ -143,7 +143,7 @@ def _banner(settings: Settings, grpc_port: int, http_port: int | None) -> str:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from service.storage import db
+    from service.storage import backends, db
     from sheets.stack import running_service
 
     settings = _settings(
@@ -156,8 +156,7 @@ async def _serve(args: argparse.Namespace) -> None:
         raise CommandError(str(exc)) from None
 
     async def prepare(engine: AsyncEngine) -> None:
-        if engine.dialect.name == "sqlite":
-            # The embedded database is created on first start.
+        if backends.of(engine.dialect).embedded:
             await db.init_db(engine)
 
     async with AsyncExitStack() as stack:

@@ -20,7 +20,8 @@ from google.protobuf.message import Message
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service.api.limits import RateLimiter, WorkLimiter
-from service.api.store import SheetStore, SourceUnavailable
+from service.api.store import SheetStore
+from service.api.worker_reader import SourceUnavailable
 from service.config import Settings
 from service.contract import (
     SERVICE,

@@ -4,45 +4,42 @@ tables, and the prepared reads of the hot paths (ListSheets, the render loaders)
 Functions take keyword arguments and return driver rows in the column order of
 `service.storage.convert`; the API turns them into messages. Creating a sheet, whose
 statements are bound up with Open Dental's fill rules, is `service.filling.create`'.
+A render worker's own reads are `service.api.worker_reader`; the guards that make a
+database's failures the API's errors, `service.api.database_calls`.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.api.database_calls import database_call, database_errors, database_write
+from service.api.worker_reader import SheetSnapshot, WorkerReader
 from service.contract import InvalidArgument, NotFound
 from service.filling import GivenValue, Practice, create_sheet, value_problem
 from service.storage import (
-    SQLITE_BUSY_TIMEOUT_MS,
     CapacityWatch,
     CompiledRead,
     PreparedRead,
     SqliteReaders,
+    backends,
     capacity_fault,
     convert,
     is_outage,
     models,
     schema,
-    translate,
     write_transaction,
 )
 from service.vocab import EN_US, Culture
 
 log = logging.getLogger("service.store")
 Row = Sequence[Any]
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 
 
 def _columns(table: sa.Table, names: Sequence[str]) -> list[sa.Column[Any]]:
@@ -58,135 +55,6 @@ _LIVE_FIELDS = models.SHEETFIELD.join(
     models.SHEET,
     sa.and_(models.SHEET.c.SheetNum == models.SHEETFIELD.c.SheetNum, models.SHEET.c.IsDeleted == 0),
 )
-_SHEET_NAMES = tuple(c.name for c in models.SHEET.columns)
-_FIELD_NAMES = tuple(c.name for c in models.SHEETFIELD.columns)
-
-
-def _connection_errors(driver: str) -> tuple[type[BaseException], ...]:
-    """What a lost or unreachable database raises: SQLAlchemy's errors, the
-    socket's, and the driver's own (prepared reads talk to the driver directly)."""
-    errors: list[type[BaseException]] = [
-        sa.exc.OperationalError,
-        sa.exc.InterfaceError,
-        OSError,
-        TimeoutError,
-    ]
-    if driver == "aiosqlite":
-        errors.append(sqlite3.OperationalError)
-    elif driver == "asyncpg":
-        import asyncpg
-
-        errors += [asyncpg.PostgresConnectionError, asyncpg.InterfaceError]
-    elif driver == "asyncmy":
-        from asyncmy import errors as asyncmy_errors
-
-        errors += [asyncmy_errors.OperationalError, asyncmy_errors.InterfaceError]
-    return tuple(errors)
-
-
-def _database_call(
-    method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
-) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
-    """A store method whose database failures become the API's errors: a database
-    that cannot be reached is Unavailable, one that is full DatabaseFull (noted in
-    the store's `capacity`), one that refuses a statement (a column without a
-    default, a value of the wrong type or length) Internal, logged with the column
-    (`service.storage.errors`; only here: an OSError elsewhere is no database's)."""
-
-    async def guarded(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(store, *args, **kwargs)
-        except store.database_errors as exc:
-            raise translate(method.__name__, exc, store.capacity) from None
-
-    return functools.update_wrapper(guarded, method)
-
-
-def _database_write(
-    method: Callable[Concatenate[SheetStore, _P], Awaitable[_T]],
-) -> Callable[Concatenate[SheetStore, _P], Coroutine[Any, Any, _T]]:
-    """`_database_call` for a method that writes: its success ends a capacity fault."""
-    guarded = _database_call(method)
-
-    async def writing(store: SheetStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        result = await guarded(store, *args, **kwargs)
-        store.capacity.wrote()
-        return result
-
-    return functools.update_wrapper(writing, method)
-
-
-# In a render worker: its read-only connections, by database file (a worker
-# serves one service's database, a test process's several).
-_WORKER_CONNECTIONS: dict[str, sqlite3.Connection] = {}
-_WORKER_DATABASES = 4
-
-
-class SourceUnavailable(Exception):
-    """A render worker could not read the database (it travels back from the worker by pickling)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SheetSnapshot:
-    """A sheet and its fields as the driver returned them, with their column
-    names once: compact to hand to a render worker, which builds the mappings."""
-
-    sheet: tuple[Any, ...]
-    fields: list[tuple[Any, ...]]
-
-    def rows(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        return dict(zip(_SHEET_NAMES, self.sheet, strict=True)), [
-            dict(zip(_FIELD_NAMES, field, strict=True)) for field in self.fields
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerReader:
-    """How a render worker reads a sheet itself, on a read-only SQLite
-    connection of its own (picklable: it travels to the worker with the job).
-
-    The event loop then only dispatches the job and answers with the PDF; it
-    never touches the 249 rows of a large sheet.
-    """
-
-    database: str
-    sheet: CompiledRead
-    fields: CompiledRead
-    recent: CompiledRead
-
-    def _connection(self) -> sqlite3.Connection:
-        conn = _WORKER_CONNECTIONS.pop(self.database, None)
-        if conn is None:
-            uri = f"{Path(self.database).resolve().as_uri()}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            while len(_WORKER_CONNECTIONS) >= _WORKER_DATABASES:
-                _WORKER_CONNECTIONS.pop(next(iter(_WORKER_CONNECTIONS))).close()
-        _WORKER_CONNECTIONS[self.database] = conn  # the most recently used last
-        return conn
-
-    def load(self, sheet_num: int) -> SheetSnapshot | None:
-        """The sheet and its fields in one read transaction; None when missing or deleted."""
-        try:
-            conn = self._connection()
-            # One read transaction: the sheet and its fields as of one moment.
-            conn.execute("BEGIN")
-            try:
-                sheet = conn.execute(*self.sheet.bind(sheet_num=sheet_num)).fetchone()
-                fields = conn.execute(*self.fields.bind(sheet_num=sheet_num)).fetchall() if sheet else []
-            finally:
-                conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _WORKER_CONNECTIONS.pop(self.database, None)
-            raise SourceUnavailable(type(exc).__name__) from None
-        return None if sheet is None else SheetSnapshot(sheet, fields)
-
-    def recent_sheets(self, limit: int) -> list[int]:
-        """The newest live sheet of each of the `limit` most recently used definitions."""
-        try:
-            return [row[0] for row in self._connection().execute(*self.recent.bind(limit=limit))]
-        except sqlite3.Error as exc:
-            raise SourceUnavailable(type(exc).__name__) from None
 
 
 def _recent_sheets(limit: int | sa.BindParameter[int]) -> sa.Select[Any]:
@@ -212,11 +80,7 @@ class SheetStore:
         self.engine = engine
         # The capacity faults its writes met (`/readyz`, the metrics).
         self.capacity = CapacityWatch()
-        self.connection_errors = _connection_errors(engine.dialect.driver)
-        self.database_errors: tuple[type[BaseException], ...] = (
-            sa.exc.SQLAlchemyError,
-            *self.connection_errors,
-        )
+        self.database_errors = database_errors(backends.of(engine.dialect))
         self._readers = SqliteReaders.for_engine(engine)
         sheet, field = models.SHEET.c, models.SHEETFIELD.c
         self._list_sheets = PreparedRead(
@@ -284,7 +148,7 @@ class SheetStore:
         column = table.primary_key.columns[0]
         return bool(await self._rows(sa.select(column).where(column == key)))
 
-    @_database_call
+    @database_call
     async def list_sheets(self, *, pat_num: int, offset: int, limit: int) -> Sequence[Row]:
         """A patient's sheets; NotFound for a patient who does not exist."""
         rows = await self._list_sheets.fetch(pat_num=pat_num, offset=offset, limit=limit)
@@ -293,7 +157,7 @@ class SheetStore:
             raise NotFound("Patient not found.")
         return rows
 
-    @_database_call
+    @database_call
     async def get_sheet(self, *, sheet_num: int) -> Row:
         """A live sheet, as the driver returns it (CreateSheet answers with one)."""
         rows = await self._get_sheet.fetch(sheet_num=sheet_num)
@@ -301,14 +165,14 @@ class SheetStore:
             raise NotFound("Sheet not found.")
         return rows[0]
 
-    @_database_call
+    @database_call
     async def load_sheet(self, *, sheet_num: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """A sheet and its fields as plain rows for rendering, with the driver's own
         values (date-times may be text; the renderer reads both); NotFound when
         missing or deleted."""
         return (await self.load_snapshot(sheet_num=sheet_num)).rows()
 
-    @_database_call
+    @database_call
     async def recent_snapshots(self, *, limit: int) -> list[SheetSnapshot]:
         """The newest live sheet of each of the `limit` most recently used definitions (to warm workers)."""
         snapshots = []
@@ -319,7 +183,7 @@ class SheetStore:
                 continue
         return snapshots
 
-    @_database_call
+    @database_call
     async def load_snapshot(self, *, sheet_num: int) -> SheetSnapshot:
         """`load_sheet`'s rows as the driver returned them, for a render worker to build the mappings."""
         rows = await self._whole_sheet.fetch(sheet_num=sheet_num)
@@ -328,7 +192,7 @@ class SheetStore:
         fields = await self._whole_fields.fetch(sheet_num=sheet_num)
         return SheetSnapshot(tuple(rows[0]), [tuple(f) for f in fields])
 
-    @_database_write
+    @database_write
     async def create_sheet(
         self,
         *,
@@ -361,7 +225,7 @@ class SheetStore:
                 schema.forget(self.engine.sync_engine)
             raise
 
-    @_database_call
+    @database_call
     async def list_sheet_fields(self, *, sheet_num: int | None, offset: int, limit: int) -> Sequence[Row]:
         """Fields of live sheets, of one sheet where `sheet_num` is given (NotFound when it is not there)."""
         field = models.SHEETFIELD.c
@@ -379,13 +243,13 @@ class SheetStore:
             await self.get_sheet(sheet_num=sheet_num)
         return rows
 
-    @_database_call
+    @database_call
     async def get_sheet_field(self, *, sheet_field_num: int) -> Row:
         field = models.SHEETFIELD.c
         query = sa.select(*_FIELD).select_from(_LIVE_FIELDS).where(field.SheetFieldNum == sheet_field_num)
         return await self._one(query, "SheetField not found.")
 
-    @_database_write
+    @database_write
     async def update_sheet_field(self, *, sheet_field_num: int, value: str) -> Row:
         """Set a field's value and its sheet's DateTSheetEdited in one transaction; the updated field.
 
@@ -418,7 +282,7 @@ class SheetStore:
             )
         return await self.get_sheet_field(sheet_field_num=sheet_field_num)
 
-    @_database_call
+    @database_call
     async def list_sheet_defs(self, *, sheet_type: int | None, offset: int, limit: int) -> Sequence[Row]:
         """Sheet definitions, of one Open Dental SheetType where given."""
         sheet_def = models.SHEETDEF.c
@@ -427,12 +291,12 @@ class SheetStore:
             query = query.where(sheet_def.SheetType == sheet_type)
         return await self._rows(query)
 
-    @_database_call
+    @database_call
     async def get_sheet_def(self, *, sheet_def_num: int) -> Row:
         query = sa.select(*_SHEETDEF).where(models.SHEETDEF.c.SheetDefNum == sheet_def_num)
         return await self._one(query, "SheetDef not found.")
 
-    @_database_call
+    @database_call
     async def list_sheet_field_defs(
         self, *, sheet_def_num: int | None, offset: int, limit: int
     ) -> Sequence[Row]:
@@ -446,7 +310,7 @@ class SheetStore:
             raise NotFound("SheetDef not found.")
         return rows
 
-    @_database_call
+    @database_call
     async def get_sheet_field_def(self, *, sheet_field_def_num: int) -> Row:
         query = sa.select(*_FIELDDEF).where(models.SHEETFIELDDEF.c.SheetFieldDefNum == sheet_field_def_num)
         return await self._one(query, "SheetFieldDef not found.")

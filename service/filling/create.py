@@ -45,6 +45,7 @@ from service.storage import (
     Session,
     Sheet,
     SheetField,
+    backends,
     driver_values,
     models,
     now_seconds,
@@ -340,7 +341,7 @@ def _copy_sql(
     quote = dialect.identifier_preparer.quote
     key = f"d.{quote('SheetFieldDefNum')}"
     marks = iter(placeholders(dialect, 2 * (types + values) + len(constants) + 2))
-    typed = dialect.name == "postgresql"
+    typed = backends.of(dialect).casts_selected_parameters
 
     def mark(column: sa.Column[Any]) -> str:
         if not typed:

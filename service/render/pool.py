@@ -125,6 +125,8 @@ def exit_with(pid: int) -> threading.Thread:
 
 
 def _start_worker(service_pid: int, config: RenderConfig, found: FontSet) -> None:
+    global _sources
+    _sources = WorkerSources()
     # Started before the worker lowers its priority, which is per thread on Linux: the
     # watcher keeps the normal one, so it runs as soon as the service is gone, busy CPU or not.
     exit_with(service_pid)
@@ -172,12 +174,43 @@ class SheetRows(Protocol):
     def rows(self) -> tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]: ...
 
 
-class SheetSource(Protocol):
-    """What a worker reads a sheet from itself (the store's WorkerReader; picklable)."""
+class SheetReader(Protocol):
+    """A `SheetSource` opened in a worker, kept open for the worker's later jobs (`WorkerSources`)."""
 
     def load(self, sheet_num: int) -> SheetRows | None: ...
 
     def recent_sheets(self, limit: int) -> list[int]: ...
+
+    def close(self) -> None: ...
+
+
+class SheetSource(Protocol):
+    """What a worker reads a sheet from itself (the store's WorkerReader; picklable, and
+    hashable: equal sources are one source to the worker that opened it)."""
+
+    def open(self) -> SheetReader: ...
+
+
+class WorkerSources:
+    """A worker's opened sources, the most recently used last, at most `limit` open (a worker
+    serves one service's database, a test process's several)."""
+
+    def __init__(self, limit: int = 4) -> None:
+        self._limit = limit
+        self._open: dict[SheetSource, SheetReader] = {}
+
+    def reader(self, source: SheetSource) -> SheetReader:
+        reader = self._open.pop(source, None)
+        if reader is None:
+            reader = source.open()
+            while len(self._open) >= self._limit:
+                self._open.pop(next(iter(self._open))).close()
+        self._open[source] = reader
+        return reader
+
+
+# This worker's sources: replaced whole by the pool's initializer (`_start_worker`).
+_sources = WorkerSources()
 
 
 # Definitions a worker lays out ahead of the first request for one.
@@ -191,7 +224,7 @@ def _render_rows(render_fn: RenderFunction, snapshot: SheetRows) -> bytes | Rend
 
 def _render_stored(render_fn: RenderFunction, source: SheetSource, sheet_num: int) -> bytes | Rendered | None:
     # In the worker: the sheet is read here, so the event loop never holds its rows.
-    snapshot = source.load(sheet_num)
+    snapshot = _sources.reader(source).load(sheet_num)
     return None if snapshot is None else render_fn(*snapshot.rows())
 
 
@@ -205,7 +238,8 @@ def _warm(render_fn: RenderFunction, sheets: SheetSource | Sequence[SheetRows]) 
     if isinstance(sheets, Sequence):
         snapshots: list[SheetRows | None] = list(sheets)
     else:
-        snapshots = [sheets.load(sheet_num) for sheet_num in sheets.recent_sheets(WARM_DEFINITIONS)]
+        reader = _sources.reader(sheets)
+        snapshots = [reader.load(sheet_num) for sheet_num in reader.recent_sheets(WARM_DEFINITIONS)]
     for snapshot in snapshots:
         if snapshot is not None:
             try:

@@ -1,8 +1,12 @@
-"""Storage: Open Dental's tables, the engine, sessions, prepared reads, the reflected schema, and
-telling a database outage from a refusal. Knows nothing above it."""
+"""Storage: Open Dental's tables, the engine, sessions, prepared reads, the statement compiler, the
+reflected schema, telling a database outage from a refusal, and what differs between the databases
+(`backends`). Knows nothing above it."""
 
-from service.storage import convert, db, fill_tables, models, reads, schema, sessions
-from service.storage.db import SQLITE_BUSY_TIMEOUT_MS, bulk_insert, row, write_transaction
+from service.storage import backends, compiled, convert, db, fill_tables, models, reads, schema, sessions
+from service.storage.backends import Backend
+from service.storage.backends.sqlite import SqliteReaders, connect_reader
+from service.storage.compiled import CompiledRead, driver_values, placeholders
+from service.storage.db import bulk_insert, row, write_transaction
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from service.storage.models import (
     BIG,
@@ -15,16 +19,9 @@ from service.storage.models import (
     SheetFieldDef,
     now_seconds,
 )
-from service.storage.reads import CompiledRead, PreparedRead, SqliteReaders
+from service.storage.reads import PreparedRead
 from service.storage.schema import Schema, neutral_value, schema_of
-from service.storage.sessions import (
-    Query,
-    Session,
-    SqliteSession,
-    driver_values,
-    placeholders,
-    run_transaction,
-)
+from service.storage.sessions import Query, Session, SqliteSession, run_transaction
 from service.storage.subscription_table import SUBSCRIPTION
 from service.storage.transactions import sheets_are_transactional
 from service.vocab import datetime_parts
@@ -33,8 +30,8 @@ __all__ = [
     "BIG",
     "DATETIME",
     "NO_DATETIME",
-    "SQLITE_BUSY_TIMEOUT_MS",
     "SUBSCRIPTION",
+    "Backend",
     "CapacityWatch",
     "CompiledRead",
     "Patient",
@@ -48,8 +45,11 @@ __all__ = [
     "SheetFieldDef",
     "SqliteReaders",
     "SqliteSession",
+    "backends",
     "bulk_insert",
     "capacity_fault",
+    "compiled",
+    "connect_reader",
     "convert",
     "database_error_fields",
     "datetime_parts",

@@ -11,6 +11,9 @@ column without a default, a value of the wrong type or length, a missing
 column) will happen again on every retry: it is INTERNAL, logged with the
 column and the database's own message so it can be fixed, never with the
 statement's parameters (patient data).
+
+The rule is one, here; which error numbers, SQLSTATEs and messages say what is each
+database's backend module's (`service.storage.backends`).
 """
 
 from __future__ import annotations
@@ -27,20 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.contract import DatabaseFull, Internal, SheetsError, Unavailable
+from service.storage.backends import mysql, postgresql, sqlite
 
 log = logging.getLogger("service.db_errors")
-
-# MySQL/MariaDB server errors that mean the server or the connection, not the statement.
-_MYSQL_OUTAGE = frozenset(
-    {1040, 1044, 1045, 1049, 1053, 1077, 1078, 1079, 1080, 1152, 1153, 1154, 1155, 1156, 1157, 1158}
-    | {1159, 1160, 1161, 1184, 1205, 1213, 1290, 1317, 1836, 1927, 4031}
-    # A table that is not there: the database is not set up (`sheets init-db`): not ready, not a refusal.
-    | {1146}
-)
-# PostgreSQL SQLSTATE classes of the same kind: connection, resources, operator, system, retry.
-# 42P01 (undefined table) is not ready, like MySQL 1146.
-_PG_OUTAGE_CLASSES = ("08", "53", "57", "58", "40", "XX", "42P01")
-_SQLITE_REFUSAL = ("no such column", "has no column", "constraint failed", "datatype mismatch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,26 +54,7 @@ OUT_OF_MEMORY = Capacity(
     "The database server is out of memory. Nothing was saved.",
     "the database server is out of memory",
 )
-# PostgreSQL's disk_full and out_of_memory (class 53's others, too_many_connections and
-# configuration_limit_exceeded, stay outages).
-_PG_CAPACITY = {"53100": DISK_FULL, "53200": OUT_OF_MEMORY}
-# MySQL/MariaDB: the table is full (InnoDB cannot extend its tablespace), disk full,
-# out of memory, out of sort memory, out of resources.
-_MYSQL_CAPACITY = {
-    1114: DISK_FULL,
-    1021: DISK_FULL,
-    1037: OUT_OF_MEMORY,
-    1038: OUT_OF_MEMORY,
-    1041: OUT_OF_MEMORY,
-}
-# MySQL/MariaDB errors that carry the operating system's errno in their text ("Got error 28
-# "No space left on device" from storage engine", "Error writing file '…' (Errcode: 28 …)").
-_MYSQL_OS_ERROR = frozenset({3, 1005, 1006, 1025, 1026, 1030, 1180, 1878})
-_NO_SPACE = re.compile(
-    r"no space left on device|disk quota exceeded"
-    rf"|(?:error|errno|errcode):?\s*(?:{errno.ENOSPC}|{errno.EDQUOT})\b",
-    re.I,
-)
+_CAPACITIES = {fault.condition: fault for fault in (DISK_FULL, OUT_OF_MEMORY)}
 
 _COLUMN = re.compile(r"""(?:column|Field)\s+['"`]?([A-Za-z_][A-Za-z0-9_]*)['"`]?""", re.I)
 # Quoted values in a message may be patient data ("Incorrect integer value: 'Smith'",
@@ -89,11 +62,6 @@ _COLUMN = re.compile(r"""(?:column|Field)\s+['"`]?([A-Za-z_][A-Za-z0-9_]*)['"`]?
 _VALUE = re.compile(r"""(value:?\s*|syntax[^:]*:\s*|entry\s+)(['"]).*?\2""", re.I)
 _PG_KEY_VALUE = re.compile(r"\)=\([^()]*\)")
 _MAX_MESSAGE = 300
-
-
-def _mysql_code(orig: Any) -> int | None:
-    args = getattr(orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 def capacity_fault(exc: BaseException) -> Capacity | None:
@@ -110,20 +78,14 @@ def capacity_fault(exc: BaseException) -> Capacity | None:
 def _capacity_of(error: BaseException) -> Capacity | None:
     if isinstance(error, OSError):
         return DISK_FULL if error.errno in (errno.ENOSPC, errno.EDQUOT) else None
-    code = _mysql_code(error)
+    code = mysql.error_code(error)
     if code is not None:
-        if code in _MYSQL_OS_ERROR:
-            args: tuple[Any, ...] = getattr(error, "args", ())
-            return DISK_FULL if _NO_SPACE.search(str(args[1] if len(args) > 1 else error)) else None
-        return _MYSQL_CAPACITY.get(code)
-    sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-    if isinstance(sqlstate, str) and len(sqlstate) == 5:
-        return _PG_CAPACITY.get(sqlstate)
+        return _CAPACITIES.get(mysql.capacity_condition(code, error) or "")
+    state = postgresql.sqlstate(error)
+    if state is not None:
+        return _CAPACITIES.get(postgresql.capacity_condition(state) or "")
     if isinstance(error, sqlite3.Error):
-        sqlite_code = getattr(error, "sqlite_errorcode", None)
-        if isinstance(sqlite_code, int):
-            return DISK_FULL if sqlite_code & 0xFF == sqlite3.SQLITE_FULL else None
-        return DISK_FULL if "database or disk is full" in str(error) else None
+        return _CAPACITIES.get(sqlite.capacity_condition(error) or "")
     return None
 
 
@@ -156,15 +118,14 @@ def is_outage(exc: BaseException) -> bool:
             return True
         operational = kind == "OperationalError"
     # A MySQL server's error carries its SQLSTATE too (mostly HY000): its code says more.
-    code = _mysql_code(orig)
+    code = mysql.error_code(orig)
     if code is not None:
-        return code >= 2000 or code in _MYSQL_OUTAGE
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if isinstance(sqlstate, str) and len(sqlstate) == 5:
-        return sqlstate.startswith(_PG_OUTAGE_CLASSES)
-    if type(orig).__module__.startswith("sqlite3"):
-        message = str(orig).lower()
-        return operational and not any(text in message for text in _SQLITE_REFUSAL)
+        return mysql.is_outage_code(code)
+    state = postgresql.sqlstate(orig)
+    if state is not None:
+        return postgresql.is_outage_state(state)
+    if sqlite.owns(orig):
+        return operational and not sqlite.is_refusal(orig)
     # Without a code we cannot tell: an unreachable server is the likelier cause.
     return operational
 
@@ -198,11 +159,10 @@ def _code(exc: BaseException) -> str | int | None:
     if isinstance(exc, OSError) and exc.errno:
         return exc.errno
     # A MySQL server's error number before its SQLSTATE (mostly HY000, which says nothing).
-    mysql = _mysql_code(exc)
-    if mysql is not None:
-        return mysql
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
-    return str(sqlstate) if sqlstate else None
+    code = mysql.error_code(exc)
+    if code is not None:
+        return code
+    return postgresql.sqlstate(exc)
 
 
 def database_error_fields(exc: BaseException) -> dict[str, Any]:

@@ -12,39 +12,20 @@ types (see `service.vocab.datetime_parts`).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from service.storage import backends
+from service.storage.backends.sqlite import SqliteReaders
 from service.storage.coalesce import Coalescer
+from service.storage.compiled import CompiledRead
 from service.storage.errors import is_outage
-
-_SQLITE_BUSY_TIMEOUT_MS = 30_000
-_Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
-
-
-async def _fetch_aiosqlite(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-    rows: Sequence[Sequence[Any]] = await driver.execute_fetchall(sql, params)
-    return rows
-
-
-async def _fetch_asyncpg(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-    rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *params)
-    return rows
-
-
-async def _fetch_asyncmy(driver: Any, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-    async with driver.cursor() as cursor:
-        await cursor.execute(sql, params)
-        rows: Sequence[Sequence[Any]] = await cursor.fetchall()
-    return rows
-
 
 # Prepared reads in flight on one engine's pool, at most its size (see `_read_slots`).
 _SLOTS: weakref.WeakKeyDictionary[sa.Engine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
@@ -66,89 +47,6 @@ def _read_slots(engine: AsyncEngine) -> asyncio.Semaphore | None:
     return slots
 
 
-_FETCH: dict[str, _Fetch] = {
-    "aiosqlite": _fetch_aiosqlite,
-    "asyncpg": _fetch_asyncpg,
-    "asyncmy": _fetch_asyncmy,
-}
-
-
-class SqliteReaders:
-    """A read-only SQLite connection of the service's own, for prepared reads,
-    run on the event loop's thread.
-
-    Checking a connection out of SQLAlchemy's async pool and back costs about
-    three times the query itself on SQLite, and handing a query to aiosqlite's
-    thread and waking the loop for its answer about as much again. The reads run
-    here are bounded (an indexed key, a page of at most the page limit), and in
-    WAL mode a reader never waits for a writer: the connection does not wait
-    at all (busy timeout 0), and in the rare moment SQLite answers BUSY (a WAL
-    being recovered) the read runs again in a thread that may wait.
-    """
-
-    def __init__(self, database: str) -> None:
-        self._database = database
-        self._conn: sqlite3.Connection | None = None
-        self._closed = False
-
-    @classmethod
-    def for_engine(cls, engine: AsyncEngine) -> SqliteReaders | None:
-        """Readers for a file-backed aiosqlite engine; None for every other engine."""
-        database = engine.url.database
-        if engine.dialect.driver != "aiosqlite" or not database or database == ":memory:":
-            return None
-        return cls(database)
-
-    def _open(self, busy_timeout_ms: int) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._database, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        conn.execute("PRAGMA query_only=ON")
-        return conn
-
-    def _read_waiting(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        conn = self._open(_SQLITE_BUSY_TIMEOUT_MS)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
-
-    async def fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Sequence[Any]]:
-        if self._closed:
-            raise RuntimeError("the SQLite readers are closed")
-        if self._conn is None:
-            self._conn = self._open(0)
-        try:
-            return self._conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise
-        return await asyncio.to_thread(self._read_waiting, sql, params)
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
-class CompiledRead(NamedTuple):
-    """A SELECT compiled for one dialect: its SQL, its parameters' order and defaults (picklable)."""
-
-    sql: str
-    order: tuple[str, ...]
-    defaults: dict[str, Any]
-
-    @classmethod
-    def of(cls, statement: sa.Select[Any], dialect: sa.Dialect) -> CompiledRead:
-        compiled = statement.compile(dialect=dialect)
-        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
-
-    def bind(self, **params: Any) -> tuple[str, list[Any]]:
-        """The SQL and its positional parameters, for a DB-API `execute`."""
-        values = self.defaults | params
-        return self.sql, [values[name] for name in self.order]
-
-
 class PreparedRead:
     """One SELECT with named bind parameters, ready to run on `engine`
     (or on `readers`, where the engine is SQLite's)."""
@@ -159,10 +57,10 @@ class PreparedRead:
         self.compiled = CompiledRead.of(statement, engine.dialect)
         self._engine = engine
         self._readers = readers
-        fetch = _FETCH.get(engine.dialect.driver)
-        if fetch is None:
-            raise ValueError(f"no prepared reads for the {engine.dialect.driver} driver")
-        self._fetch = fetch
+        backend = backends.of(engine.dialect)
+        if not backend.runs(engine.dialect):
+            raise ValueError(f"no prepared reads on {engine.url.drivername}, only on {backend.driver}")
+        self._fetch = backend.fetch
         # Identical reads in flight at once share a query (on a pool of fixed size).
         self._coalescer = Coalescer()
 
@@ -243,7 +141,7 @@ class PreparedRead:
             # The driver's own error, unwrapped: one that says the database went
             # away drops the connection, and those pooled before it, and reads as
             # SQLAlchemy's would.
-            gone = isinstance(exc, Exception) and _is_disconnect(exc)
+            gone = isinstance(exc, Exception) and is_outage(exc)
             if gone:
                 await greenlet_spawn(pool._invalidate, raw, exc)
             await asyncio.shield(greenlet_spawn(raw.close))
@@ -270,9 +168,3 @@ def _checkout(engine: sa.Engine) -> PoolProxiedConnection:
             connection_invalidated=dialect.is_disconnect(exc, None, None),
             dialect=dialect,
         ) from exc
-
-
-def _is_disconnect(error: Exception) -> bool:
-    """Whether the driver's own error means the database cannot serve: the one rule
-    (`service.storage.errors.is_outage`) that SQLAlchemy's errors are judged by too."""
-    return is_outage(error)

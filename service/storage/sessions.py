@@ -18,20 +18,18 @@ returns them (values to copy back into another row untouched).
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.compiler import SQLCompiler
 
+from service.storage import backends, compiled
 from service.storage.db import write_transaction
 
 _T = TypeVar("_T")
-Processor = Callable[[Any], Any]
 
 
 class Query:
@@ -44,102 +42,6 @@ class Query:
         self.raw = raw
 
 
-class _Compiled:
-    """A statement compiled for one dialect, with its parameters' order and defaults
-    and the conversions of its parameters and (unless raw) its columns."""
-
-    __slots__ = ("binds", "defaults", "order", "results", "sql")
-
-    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect, *, raw: bool) -> None:
-        compiled = cast(
-            SQLCompiler, statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        )
-        self.sql = str(compiled)
-        self.order = tuple(compiled.positiontup or ())
-        self.defaults = dict(compiled.params)
-        binds = compiled.binds
-        self.binds = tuple(
-            (i, process)
-            for i, name in enumerate(self.order)
-            if name in binds
-            and (process := binds[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        )
-        columns = statement.selected_columns if isinstance(statement, sa.Select) else ()
-        self.results: tuple[tuple[int, Processor], ...] = (
-            ()
-            if raw
-            else tuple(
-                (i, process)
-                for i, column in enumerate(columns)
-                if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-            )
-        )
-
-    def parameters(self, params: Mapping[str, Any]) -> list[Any]:
-        values = self.defaults | dict(params) if params else self.defaults
-        bound = [values[name] for name in self.order]
-        for i, process in self.binds:
-            bound[i] = process(bound[i])
-        return bound
-
-    def convert(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not self.results or not rows:
-            return rows
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, process in self.results:
-                values[i] = process(values[i])
-            converted.append(tuple(values))
-        return converted
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(statement: sa.ClauseElement, dialect: sa.Dialect, raw: bool) -> _Compiled:
-    return _Compiled(statement, dialect, raw=raw)
-
-
-def placeholders(dialect: sa.Dialect, count: int) -> list[str]:
-    """The dialect's positional parameter markers for `count` parameters, in order."""
-    style = dialect.paramstyle
-    if style == "qmark":
-        return ["?"] * count
-    if style in ("format", "pyformat"):
-        return ["%s"] * count
-    if style == "numeric_dollar":
-        return [f"${n}" for n in range(1, count + 1)]
-    if style == "numeric":
-        return [f":{n}" for n in range(1, count + 1)]
-    raise ValueError(f"parameters of style {style} are not positional")  # pragma: no cover
-
-
-@functools.lru_cache(maxsize=64)
-def _insert(
-    dialect: sa.Dialect, table: sa.Table, names: tuple[str, ...]
-) -> tuple[str, tuple[Processor | None, ...]]:
-    """An INSERT of `names` in exactly that order, for the dialect's positional
-    parameters, and each column's bind processor."""
-    quote = dialect.identifier_preparer
-    marks = placeholders(dialect, len(names))
-    # Quoted identifiers of our own tables; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)}) "  # noqa: S608
-        f"VALUES ({', '.join(marks)})"
-    )
-    processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-    return sql, processors
-
-
-def _bound(processors: Sequence[Processor | None], values: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(v if p is None else p(v) for p, v in zip(processors, values, strict=True))
-
-
-def driver_values(dialect: sa.Dialect, table: sa.Table, values: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Python values of `table`'s columns as the driver takes them."""
-    _, processors = _insert(dialect, table, tuple(values))  # the columns' processors, looked up once
-    return _bound(processors, tuple(values.values()))
-
-
 def _rows_insert(
     dialect: sa.Dialect,
     table: sa.Table,
@@ -149,8 +51,8 @@ def _rows_insert(
 ) -> tuple[str, list[tuple[Any, ...]]]:
     """The INSERT of rows (`names`' values, then the constants'), and each row's
     parameters, the constants as the driver takes them ending each."""
-    sql, processors = _insert(dialect, table, (*names, *constants))
-    tail = _bound(processors[len(names) :], tuple(constants.values()))
+    sql, processors = compiled.insert(dialect, table, (*names, *constants))
+    tail = compiled.bound(processors[len(names) :], tuple(constants.values()))
     return sql, [(*row, *tail) for row in rows]
 
 
@@ -177,7 +79,8 @@ class Session(Protocol):
         (as a raw query returns them), then the Python values of `constants`."""
 
     def run(self, sql: str, params: Sequence[Any]) -> Awaitable[None]:
-        """Run SQL of the caller's own (the dialect's markers: `placeholders`) with the driver's values."""
+        """Run SQL of the caller's own (the dialect's markers: `compiled.placeholders`) with the
+        driver's values."""
 
     def execute(self, statement: sa.ClauseElement) -> Awaitable[None]:
         """Run a statement whose values are all in it (an UPDATE)."""
@@ -197,8 +100,8 @@ class AlchemySession:
 
     async def rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
         if query.raw:
-            compiled = _compiled(query.statement, self.dialect, True)
-            result = await self.connection.exec_driver_sql(compiled.sql, tuple(compiled.parameters(params)))
+            statement = compiled.compiled(query.statement, self.dialect, True)
+            result = await self.connection.exec_driver_sql(statement.sql, tuple(statement.parameters(params)))
         else:
             result = await self.connection.execute(query.statement, params)
         return [tuple(row) for row in result]
@@ -247,13 +150,13 @@ class SqliteSession:
         return self._conn.in_transaction
 
     async def rows(self, query: Query, **params: Any) -> list[tuple[Any, ...]]:
-        compiled = _compiled(query.statement, self._dialect, query.raw)
-        rows = self._conn.execute(compiled.sql, compiled.parameters(params)).fetchall()
-        return compiled.convert(rows)
+        statement = compiled.compiled(query.statement, self._dialect, query.raw)
+        rows = self._conn.execute(statement.sql, statement.parameters(params)).fetchall()
+        return statement.convert(rows)
 
     async def insert(self, table: sa.Table, values: Mapping[str, Any]) -> int:
-        sql, processors = _insert(self._dialect, table, tuple(values))
-        bound = _bound(processors, tuple(values.values()))
+        sql, processors = compiled.insert(self._dialect, table, tuple(values))
+        bound = compiled.bound(processors, tuple(values.values()))
         return int(self._conn.execute(sql, bound).lastrowid or 0)
 
     async def insert_rows(
@@ -272,8 +175,8 @@ class SqliteSession:
         self._conn.execute(sql, params)
 
     async def execute(self, statement: sa.ClauseElement) -> None:
-        compiled = _compiled(statement, self._dialect, True)
-        self._conn.execute(compiled.sql, compiled.parameters({}))
+        once = compiled.compiled(statement, self._dialect, True)
+        self._conn.execute(once.sql, once.parameters({}))
 
 
 def run_inline(work: Coroutine[Any, Any, _T]) -> _T:
@@ -336,13 +239,6 @@ def _sqlite_transaction(
     return result
 
 
-def _aiosqlite_call(driver: Any) -> Callable[..., Awaitable[Any]] | None:
-    """aiosqlite's way of running a function on its connection's thread (SQLAlchemy's
-    adapter uses the same queue), or None for a driver without one."""
-    execute = getattr(driver, "_execute", None)
-    return execute if callable(execute) and hasattr(driver, "_conn") else None
-
-
 async def run_transaction(
     engine: AsyncEngine,
     work: Callable[[Session], Coroutine[Any, Any, _T]],
@@ -355,11 +251,12 @@ async def run_transaction(
     REPEATABLE READ; InnoDB's default and SQLite's write lock already do).
     On aiosqlite the whole transaction is one call on the driver's thread.
     """
-    if engine.dialect.driver == "aiosqlite":
+    backend = backends.of(engine.dialect)
+    if backend.runs_on_driver_thread and backend.runs(engine.dialect):
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
-            call = _aiosqlite_call(driver)
+            call = backend.driver_thread_call(driver)
             if call is not None:
                 abandoned = threading.Event()
                 try:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import weakref
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# MariaDB/MySQL storage engines with transactions; any other (MyISAM, Aria,
-# MEMORY, CSV, ...) commits each statement on its own.
-_TRANSACTIONAL_ENGINES = frozenset(("innodb", "xtradb", "ndbcluster", "ndb", "tokudb", "rocksdb"))
+from service.storage import backends
+
 _KNOWN: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
@@ -28,16 +26,6 @@ async def sheets_are_transactional(engine: AsyncEngine, tables: tuple[str, ...])
     known = _KNOWN.get(sync)
     if known is not None:
         return known
-    transactional = True
-    if engine.dialect.name == "mysql":
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                sa.text(
-                    "SELECT ENGINE FROM information_schema.TABLES "
-                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN :names"
-                ).bindparams(sa.bindparam("names", expanding=True)),
-                {"names": list(tables)},
-            )
-            transactional = all((name or "").lower() in _TRANSACTIONAL_ENGINES for (name,) in rows)
+    transactional = await backends.of(engine.dialect).sheets_are_transactional(engine, tables)
     _KNOWN[sync] = transactional
     return transactional

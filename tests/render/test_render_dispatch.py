@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,13 @@ from pypdf import PdfReader
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
 from service.api.methods import SheetsApi
-from service.api.store import SheetStore, SourceUnavailable, WorkerReader
+from service.api.store import SheetStore
+from service.api.worker_reader import SourceUnavailable, WorkerReader
 from service.config.settings import Settings
 from service.contract.auth import Authenticator
 from service.contract.errors import NotFound, Unavailable
 from service.filling.create import create_sheet
-from service.render.pool import PdfRenderer
+from service.render.pool import PdfRenderer, SheetRows, WorkerSources
 from service.storage import db
 from sheets.practice import practice_from
 from tests.support.stack import Stack
@@ -125,15 +127,56 @@ async def test_a_worker_reader_of_a_file_that_is_no_database_raises_source_unava
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"x" * 4096)
     other = WorkerReader(str(garbage), reader.sheet, reader.fields, reader.recent)
-    with pytest.raises(SourceUnavailable):
-        other.load(1)
+    with closing(other.open()) as opened, pytest.raises(SourceUnavailable):
+        opened.load(1)
+
+
+class _Opened:
+    def __init__(self, name: str, closed: list[str]) -> None:
+        self.name, self._closed = name, closed
+
+    def load(self, sheet_num: int) -> SheetRows | None:
+        return None
+
+    def recent_sheets(self, limit: int) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        self._closed.append(self.name)
+
+
+def test_a_worker_opens_each_source_once_and_closes_the_least_recently_used_beyond_its_limit() -> None:
+    opened: list[str] = []
+    closed: list[str] = []
+
+    class Source(str):
+        def open(self) -> _Opened:
+            opened.append(self)
+            return _Opened(self, closed)
+
+    sources = WorkerSources(limit=2)
+    first = sources.reader(Source("a"))
+    assert sources.reader(Source("a")) is first  # equal sources are one
+    sources.reader(Source("b"))
+    sources.reader(Source("a"))
+    sources.reader(Source("c"))  # "b" was used least recently
+    assert (opened, closed) == (["a", "b", "c"], ["b"])
+
+
+async def test_the_stores_readers_of_one_database_are_one_source_to_a_worker(stack: Stack) -> None:
+    async with SheetStore(stack.engine) as one, SheetStore(stack.engine) as other:
+        assert one.worker_reader is not None
+        assert one.worker_reader is not other.worker_reader
+        assert one.worker_reader == other.worker_reader
+        assert hash(one.worker_reader) == hash(other.worker_reader)
 
 
 async def test_warm_up_starts_every_worker_on_the_definitions_in_use(stack: Stack) -> None:
     await _letter(stack)
     async with SheetStore(stack.engine) as store, PdfRenderer(workers=2) as renderer:
         assert store.worker_reader is not None
-        assert store.worker_reader.recent_sheets(16)  # the letter's definition is in use
+        with closing(store.worker_reader.open()) as opened:
+            assert opened.recent_sheets(16)  # the letter's definition is in use
         assert await renderer.warm(store.worker_reader) == 2
 
 

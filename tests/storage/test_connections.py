@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.storage import db, models
+from service.storage.backends import server
 from service.storage.reads import PreparedRead
 from tests.support.databases import scratch_database
 from tests.system.test_databases import _kill_connections
@@ -119,7 +120,7 @@ async def test_a_failed_transaction_leaves_nothing_and_the_connection_clean(
     assert list(await read.fetch(pat_num=9)) == []
     async with one_connection.connect() as conn:
         raw = await conn.get_raw_connection()
-        assert not db._in_transaction(raw.driver_connection)
+        assert not server.in_transaction(raw.driver_connection)
 
 
 async def test_a_read_on_a_connection_the_database_dropped_runs_again_on_a_new_one(
@@ -146,7 +147,7 @@ async def test_an_idle_connection_the_database_dropped_is_replaced_before_use(
     async with one_connection.connect() as conn:
         assert (await conn.execute(query)).scalar_one() == 0
     assert await _kill_connections(str(one_connection.url.render_as_string(hide_password=False))) >= 1
-    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # every pooled connection counts as idle
+    monkeypatch.setattr(server, "IDLE_PING_SECONDS", 0.0)  # every pooled connection counts as idle
     async with one_connection.connect() as conn:
         assert (await conn.execute(query)).scalar_one() == 0
 

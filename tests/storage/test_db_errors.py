@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 
 from service.contract.errors import DatabaseFull, Internal, Unavailable
-from service.storage import reads
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from tests.support.logs import captured_logs
 
@@ -146,9 +145,9 @@ def test_a_mysql_servers_error_number_is_logged_rather_than_its_generic_sqlstate
 
 
 def test_a_full_disk_on_a_prepared_read_keeps_its_connection() -> None:
-    assert not reads._is_disconnect(asyncpg.exceptions.DiskFullError("could not write block"))
-    assert not reads._is_disconnect(asyncpg.exceptions.OutOfMemoryError("out of memory"))
-    assert reads._is_disconnect(asyncpg.exceptions.TooManyConnectionsError("too many clients"))
+    assert not is_outage(asyncpg.exceptions.DiskFullError("could not write block"))
+    assert not is_outage(asyncpg.exceptions.OutOfMemoryError("out of memory"))
+    assert is_outage(asyncpg.exceptions.TooManyConnectionsError("too many clients"))
 
 
 def test_one_error_line_per_condition_again_once_it_cleared_and_recurs() -> None:

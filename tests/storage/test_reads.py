@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.storage import db, models
-from service.storage.reads import PreparedRead, SqliteReaders
+from service.storage.backends.sqlite import SqliteReaders
+from service.storage.reads import PreparedRead
 from service.vocab import datetime_parts
 
 
