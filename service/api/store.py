@@ -5,7 +5,7 @@ Functions take keyword arguments and return driver rows in the column order of
 `service.storage.convert`; the API turns them into messages. Creating a sheet, whose
 statements are bound up with Open Dental's fill rules, is `service.filling.create`'.
 A render worker's own reads are `service.api.worker_reader`; the guards that make a
-database's failures the API's errors, `service.api.database_calls`.
+database's failures the API's errors, `service.storage.database_calls`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.api.database_calls import database_call, database_errors, database_write
 from service.api.worker_reader import SheetSnapshot, WorkerReader
 from service.contract import InvalidArgument, NotFound
 from service.filling import GivenValue, Practice, create_sheet, value_problem
@@ -31,6 +30,9 @@ from service.storage import (
     backends,
     capacity_fault,
     convert,
+    database_call,
+    database_errors,
+    database_write,
     is_outage,
     models,
     schema,

@@ -3,11 +3,10 @@ key), their delivery state and lease, and the sheets changed since a watermark."
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,14 +17,12 @@ from service.storage import (
     SUBSCRIPTION,
     CapacityWatch,
     convert,
+    database_call,
     datetime_parts,
     models,
-    translate,
     write_transaction,
 )
 
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
 _S = SUBSCRIPTION.c
 _SHEET = models.SHEET.c
 # A sheet's change: created (DateTimeSheet) or edited since (DateTSheetEdited), whichever is later.
@@ -52,21 +49,6 @@ class Change:
         return int(self.row[0])
 
 
-def _database_call(
-    method: Callable[Concatenate[EventStore, _P], Awaitable[_T]],
-) -> Callable[Concatenate[EventStore, _P], Coroutine[Any, Any, _T]]:
-    """Database failures become the API's errors (Unavailable, DatabaseFull, Internal), as in the sheet
-    store."""
-
-    async def guarded(store: EventStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(store, *args, **kwargs)
-        except store.database_errors as exc:
-            raise translate(method.__name__, exc, store.capacity) from None
-
-    return functools.update_wrapper(guarded, method)
-
-
 class EventStore:
     """Subscriptions and changed sheets on one engine."""
 
@@ -83,7 +65,7 @@ class EventStore:
 
     # Subscriptions, as their owner sees them.
 
-    @_database_call
+    @database_call
     async def create(self, *, values: dict[str, Any], per_key_limit: int) -> tuple[int, int] | None:
         """Insert a subscription; its SubscriptionNum, or None when its key already has `per_key_limit`
         (counted in the same transaction). Returns (SubscriptionNum, count before)."""
@@ -98,13 +80,13 @@ class EventStore:
             assert key is not None
             return int(key[0]), int(owned)
 
-    @_database_call
+    @database_call
     async def owned(self, *, owner: str) -> Sequence[Any]:
         async with self.engine.connect() as conn:
             query = sa.select(SUBSCRIPTION).where(_S.CustomerKey == owner).order_by(_S.SubscriptionNum)
             return (await conn.execute(query)).all()
 
-    @_database_call
+    @database_call
     async def get(self, *, owner: str, subscription_num: int) -> Any:
         async with self.engine.connect() as conn:
             return await self._owned(conn, owner, subscription_num)
@@ -117,7 +99,7 @@ class EventStore:
             raise NotFound("Subscription not found.")
         return row
 
-    @_database_call
+    @database_call
     async def update(self, *, owner: str, subscription_num: int, values: dict[str, Any]) -> Any:
         async with write_transaction(self.engine) as conn:
             await self._owned(conn, owner, subscription_num)
@@ -127,7 +109,7 @@ class EventStore:
                 )
             return await self._owned(conn, owner, subscription_num)
 
-    @_database_call
+    @database_call
     async def delete(self, *, owner: str, subscription_num: int) -> None:
         async with write_transaction(self.engine) as conn:
             result = await conn.execute(

@@ -1,11 +1,12 @@
 """Storage: Open Dental's tables, the engine, sessions, prepared reads, the statement compiler, the
-reflected schema, telling a database outage from a refusal, and what differs between the databases
-(`backends`). Knows nothing above it."""
+reflected schema, telling a database outage from a refusal (and the guards that make either the API's
+error), and what differs between the databases (`backends`). Knows nothing above it."""
 
 from service.storage import backends, compiled, convert, db, fill_tables, models, reads, schema, sessions
 from service.storage.backends import Backend
 from service.storage.backends.sqlite import SqliteReaders, connect_reader
 from service.storage.compiled import CompiledRead, driver_values, placeholders
+from service.storage.database_calls import database_call, database_errors, database_write
 from service.storage.db import bulk_insert, row, write_transaction
 from service.storage.errors import CapacityWatch, capacity_fault, database_error_fields, is_outage, translate
 from service.storage.models import (
@@ -51,7 +52,10 @@ __all__ = [
     "compiled",
     "connect_reader",
     "convert",
+    "database_call",
     "database_error_fields",
+    "database_errors",
+    "database_write",
     "datetime_parts",
     "db",
     "driver_values",

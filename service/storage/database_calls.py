@@ -1,4 +1,5 @@
-"""The guards of the store's methods: a database's failure becomes the API's error."""
+"""The guards of a store's methods (the sheet store's, the event store's): a database's failure
+becomes the API's error."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 import sqlalchemy as sa
 
-from service.storage import Backend, CapacityWatch, translate
+from service.storage.backends import Backend
+from service.storage.errors import CapacityWatch, translate
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -26,10 +28,16 @@ class Guarded(Protocol):
     def database_errors(self) -> tuple[type[BaseException], ...]: ...
 
     @property
+    def capacity(self) -> CapacityWatch | None: ...
+
+
+class GuardedWriter(Guarded, Protocol):
+    @property
     def capacity(self) -> CapacityWatch: ...
 
 
 _Store = TypeVar("_Store", bound=Guarded)
+_Writer = TypeVar("_Writer", bound=GuardedWriter)
 
 
 def database_call(
@@ -37,7 +45,7 @@ def database_call(
 ) -> Callable[Concatenate[_Store, _P], Coroutine[Any, Any, _T]]:
     """A store method whose database failures become the API's errors: a database
     that cannot be reached is Unavailable, one that is full DatabaseFull (noted in
-    the store's `capacity`), one that refuses a statement (a column without a
+    the store's `capacity`, when it has one), one that refuses a statement (a column without a
     default, a value of the wrong type or length) Internal, logged with the column
     (`service.storage.errors`; only here: an OSError elsewhere is no database's)."""
 
@@ -51,12 +59,12 @@ def database_call(
 
 
 def database_write(
-    method: Callable[Concatenate[_Store, _P], Awaitable[_T]],
-) -> Callable[Concatenate[_Store, _P], Coroutine[Any, Any, _T]]:
+    method: Callable[Concatenate[_Writer, _P], Awaitable[_T]],
+) -> Callable[Concatenate[_Writer, _P], Coroutine[Any, Any, _T]]:
     """`database_call` for a method that writes: its success ends a capacity fault."""
     guarded = database_call(method)
 
-    async def writing(store: _Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    async def writing(store: _Writer, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         result = await guarded(store, *args, **kwargs)
         store.capacity.wrote()
         return result
