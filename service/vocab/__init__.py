@@ -10,6 +10,7 @@ from service.vocab.dates import (
     MIDNIGHT,
     NO_DATE,
     NO_DATETIME,
+    after_1880,
     datetime_parts,
     real_date,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "SheetFieldType",
     "SheetType",
     "TextAlign",
+    "after_1880",
     "culture",
     "datetime_parts",
     "enums",

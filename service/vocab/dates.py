@@ -24,6 +24,11 @@ def real_date(value: Any) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
+def after_1880(value: date) -> bool:
+    """Open Dental's "after 1880" (`Year > 1880`), where it prints something only for a set date."""
+    return value.year > FIRST_REAL_YEAR
+
+
 def datetime_parts(value: Any) -> tuple[int, int, int, int, int, int]:
     """(year, month, day, hour, minute, second) of a stored date-time.
 

@@ -5,10 +5,10 @@ exception."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from service.vocab import FIRST_REAL_YEAR
+from service.vocab import after_1880, datetime_parts
 
 __all__ = ["flag", "number", "rgb", "signed_at", "string"]
 
@@ -49,14 +49,9 @@ def rgb(item_color: Any) -> tuple[int, int, int]:
 
 
 def signed_at(value: Any) -> datetime | None:
-    """A SigBox's DateTimeSig when it says the box was signed (after Open Dental's 1880), else None."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if isinstance(value, datetime) and value.year > FIRST_REAL_YEAR:
-        return value
-    return None
+    """A SigBox's DateTimeSig, to the second, when it says the box was signed (after 1880), else None."""
+    try:
+        signed = datetime(*datetime_parts(value))
+    except ValueError:  # text whose month or day is out of range
+        return None
+    return signed if after_1880(signed) else None
