@@ -15,12 +15,11 @@ from service.admin.demo import SeedResult, seed_demo
 from service.api.methods import SheetsApi
 from service.api.store import SheetStore
 from service.config.settings import Settings
-from service.contract.auth import Authenticator
 from service.contract.errors import Internal, Unavailable
 from service.render.pool import PdfRenderer
 from service.storage import db
-from sheets.practice import practice_from
 from sheets.stack import running_service
+from tests.support.api import sheets_api
 from tests.support.stack import ALL_KEY, Stack
 
 
@@ -34,22 +33,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SheetStore]:
         await engine.dispose()
 
 
-def _api(
-    store: SheetStore,
-    renderer: PdfRenderer,
-    kind: type[SheetsApi] = SheetsApi,
-    settings: Settings | None = None,
-) -> SheetsApi:
-    settings = settings or Settings()
-    return kind(
-        store=store,
-        settings=settings,
-        authenticator=Authenticator(()),
-        renderer=renderer,
-        practice=practice_from(settings),
-    )
-
-
 def test_an_api_missing_a_method_of_the_service_does_not_start(
     store: SheetStore, renderer: PdfRenderer
 ) -> None:
@@ -57,7 +40,7 @@ def test_an_api_missing_a_method_of_the_service_does_not_start(
         get_sheet_def = None  # type: ignore[assignment]
 
     with pytest.raises(TypeError, match=r"opendental\.sheets\.v1\.SheetService\.GetSheetDef"):
-        _api(store, renderer, Incomplete)
+        sheets_api(store, renderer, Incomplete)
 
 
 async def test_a_render_pool_that_cannot_start_is_internal_not_the_database(
@@ -69,7 +52,7 @@ async def test_a_render_pool_that_cannot_start_is_internal_not_the_database(
     for method in ("render", "render_snapshot", "render_stored"):
         monkeypatch.setattr(renderer, method, cannot_spawn)
     async with SheetStore(stack.engine) as store:
-        api = _api(store, renderer)
+        api = sheets_api(store, renderer)
         created = await api.call(
             "CreateSheet",
             pb.CreateSheetRequest(sheet_def_num=stack.demo_sheet_defs[0], pat_num=stack.demo_patients[0]),
@@ -88,7 +71,7 @@ async def test_a_database_that_cannot_be_opened_is_unavailable(tmp_path: Path, r
     try:
         async with SheetStore(engine) as store:
             with pytest.raises(Unavailable) as caught:
-                await _api(store, renderer).call("ListSheetDefs", pb.ListSheetDefsRequest(), None)
+                await sheets_api(store, renderer).call("ListSheetDefs", pb.ListSheetDefsRequest(), None)
     finally:
         await engine.dispose()
     assert caught.value.message == "The database is unavailable. Try again later."
@@ -106,8 +89,8 @@ async def test_the_sheets_an_api_keeps_for_lists_are_its_own_as_many_as_its_sett
     stack: Stack, renderer: PdfRenderer
 ) -> None:
     async with SheetStore(stack.engine) as store:
-        small = _api(store, renderer, settings=Settings(list_cache_size=2))
-        other = _api(store, renderer)
+        small = sheets_api(store, renderer, settings=Settings(list_cache_size=2))
+        other = sheets_api(store, renderer)
         pat_num = await _create_sheets(small, stack, 3)
         listed = await small.call("ListSheets", pb.ListSheetsRequest(pat_num=pat_num), None)
         assert isinstance(listed, pb.ListSheetsResponse)

@@ -15,16 +15,15 @@ from google.api import httpbody_pb2
 from pypdf import PdfReader
 
 from opendental.sheets.v1 import sheet_service_pb2 as pb
-from service.api.methods import SheetsApi
 from service.api.store import SheetStore
 from service.api.worker_reader import SourceUnavailable, WorkerReader
 from service.config.settings import Settings
-from service.contract.auth import Authenticator
 from service.contract.errors import NotFound, Unavailable
 from service.filling.create import create_sheet
 from service.render.pool import PdfRenderer, SheetRows, WorkerSources
 from service.storage import db
 from sheets.practice import practice_from
+from tests.support.api import sheets_api
 from tests.support.stack import Stack
 
 
@@ -39,17 +38,6 @@ async def _letter(stack: Stack) -> int:
         pat_num=stack.demo_patients[1],
         internal_note="",
         practice=practice_from(Settings()),
-    )
-
-
-def _api(store: SheetStore, renderer: PdfRenderer) -> SheetsApi:
-    settings = Settings()
-    return SheetsApi(
-        store=store,
-        settings=settings,
-        authenticator=Authenticator(()),
-        renderer=renderer,
-        practice=practice_from(settings),
     )
 
 
@@ -68,7 +56,7 @@ async def test_on_sqlite_the_worker_reads_the_sheet_and_the_loop_never_does(
     async with SheetStore(stack.engine) as store:
         assert isinstance(store.worker_reader, WorkerReader)
         await _forbid_loop_reads(store, monkeypatch)
-        reply = await _api(store, renderer).call(
+        reply = await sheets_api(store, renderer).call(
             "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=sheet_num), None
         )
     assert isinstance(reply, httpbody_pb2.HttpBody)
@@ -78,7 +66,9 @@ async def test_on_sqlite_the_worker_reads_the_sheet_and_the_loop_never_does(
 async def test_a_sheet_the_worker_does_not_find_is_not_found(stack: Stack, renderer: PdfRenderer) -> None:
     async with SheetStore(stack.engine) as store:
         with pytest.raises(NotFound):
-            await _api(store, renderer).call("RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=4242), None)
+            await sheets_api(store, renderer).call(
+                "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=4242), None
+            )
 
 
 async def test_without_a_worker_reader_the_worker_gets_the_rows_as_read(
@@ -92,7 +82,7 @@ async def test_without_a_worker_reader_the_worker_gets_the_rows_as_read(
         assert all(type(row) is tuple for row in (snapshot.sheet, *snapshot.fields))
         from_snapshot = await renderer.render_snapshot(snapshot)
         from_rows = await renderer.render(*(await store.load_sheet(sheet_num=sheet_num)))
-        reply = await _api(store, renderer).call(
+        reply = await sheets_api(store, renderer).call(
             "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=sheet_num), None
         )
     assert isinstance(reply, httpbody_pb2.HttpBody)
@@ -111,7 +101,7 @@ async def test_a_database_the_worker_cannot_read_is_unavailable(
             for name in ("sheets.db", "sheets.db-wal", "sheets.db-shm"):
                 (tmp_path / name).unlink(missing_ok=True)
             with pytest.raises(Unavailable):
-                await _api(store, renderer).call(
+                await sheets_api(store, renderer).call(
                     "RenderSheetPdf", pb.RenderSheetPdfRequest(sheet_num=1), None
                 )
     finally:
@@ -203,5 +193,5 @@ async def test_without_a_worker_reader_workers_are_warmed_with_the_sheets_handed
         snapshots = await store.recent_snapshots(limit=16)
         assert [s.sheet[0] for s in snapshots] == [letter]
         caplog.set_level(logging.INFO, logger="service.api")
-        await _api(store, renderer).warm_renderer()
+        await sheets_api(store, renderer).warm_renderer()
     assert "2 render worker(s) warmed up" in caplog.text
