@@ -99,6 +99,7 @@ async def running_service(
         metrics.watch_pool(engine)
         metrics.watch_render_counts(renderer.counts)
         metrics.watch_capacity(store.capacity)
+        metrics.watch_shared_reads(store)
         events = EventStore(engine, database_errors=store.database_errors, capacity=store.capacity)
         api = SheetsApi(
             store=store,

@@ -115,6 +115,26 @@ class _CapacityCollector(Collector):
         return [fault, refused]
 
 
+class SharedReads(Protocol):
+    """Reads that shared an identical read's query (`service.api.store.SheetStore`)."""
+
+    @property
+    def shared_reads(self) -> int: ...
+
+
+class _SharedReadsCollector(Collector):
+    def __init__(self, reads: SharedReads) -> None:
+        self._reads = reads
+
+    def collect(self) -> Iterable[Metric]:
+        shared = CounterMetricFamily(
+            "sheets_db_reads_shared",
+            "Reads answered by the query of an identical read that was waiting to be sent.",
+        )
+        shared.add_metric([], float(self._reads.shared_reads))
+        return [shared]
+
+
 class Metrics:
     """Every metric family the service exports."""
 
@@ -218,6 +238,10 @@ class Metrics:
     def watch_capacity(self, faults: CapacityFaults) -> None:
         """Export the database's capacity faults as `sheets_db_capacity_*`."""
         self.registry.register(_CapacityCollector(faults))
+
+    def watch_shared_reads(self, reads: SharedReads) -> None:
+        """Export the reads that shared a query as `sheets_db_reads_shared_total`."""
+        self.registry.register(_SharedReadsCollector(reads))
 
     def series(self, family: Any, *labels: str) -> Any:
         """`family.labels(*labels)`, looked up once per label set: `labels()` takes a

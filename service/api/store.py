@@ -111,6 +111,12 @@ class SheetStore:
         )
         self.worker_reader = self._worker_reader(engine)
 
+    @property
+    def shared_reads(self) -> int:
+        """Reads answered by an identical read's query instead of one of their own."""
+        reads = (self._list_sheets, self._get_sheet, self._whole_sheet, self._whole_fields)
+        return sum(read.coalesced for read in reads)
+
     def _worker_reader(self, engine: AsyncEngine) -> WorkerReader | None:
         """A reader for render workers where they can open the database themselves (a SQLite file)."""
         if self._readers is None or not engine.url.database:

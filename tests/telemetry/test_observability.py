@@ -242,6 +242,8 @@ async def test_every_metric_family_is_exported_after_traffic(stack: Stack) -> No
     assert _value(samples, "sheets_requests_in_flight", surface="grpc") == 0
     assert _value(samples, "sheets_db_pool_size") >= 1
     assert "sheets_db_pool_checked_out" in samples
+    # SQLite's reads run one by one on the event loop: none waits, none shares.
+    assert _value(samples, "sheets_db_reads_shared_total") == 0
     assert "sheets_pdf_replaced_characters_total" in samples
     assert "sheets_pdf_missing_images_total" in samples
     assert _value(samples, "process_resident_memory_bytes") > 0
