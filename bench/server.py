@@ -116,6 +116,7 @@ async def _serve(args: argparse.Namespace) -> None:
         grpc_listen="127.0.0.1:0",
         http_listen="127.0.0.1:0",
         render_workers=args.render_workers,
+        db_share_reads=not args.no_shared_reads,
     )
     seeded: dict[str, Any] = {}
 
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--filler", type=int, default=0, help="extra sheets of other patients")
     parser.add_argument("--render-workers", type=int, default=0)
+    parser.add_argument("--no-shared-reads", action="store_true", help="every read sends its own query")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sheets-bench-") as scratch:
         args.data_dir = args.data_dir or Path(scratch)

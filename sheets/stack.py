@@ -93,7 +93,7 @@ async def running_service(
         tls = settings.server_tls
         credentials = tls.grpc_credentials() if tls else None
         ssl_context = tls.ssl_context() if tls and settings.gateway else None
-        store = await stack.enter_async_context(SheetStore(engine))
+        store = await stack.enter_async_context(SheetStore(engine, share_reads=settings.db_share_reads))
         # One registry for the process: API calls, both surfaces, renders, the pool.
         metrics = Metrics()
         metrics.watch_pool(engine)

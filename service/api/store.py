@@ -75,10 +75,11 @@ def _recent_sheets(limit: int | sa.BindParameter[int]) -> sa.Select[Any]:
 class SheetStore:
     """Reads and updates over one engine (which stays its owner's to dispose).
 
-    `close()` releases the store's own SQLite reader connections.
+    `close()` releases the store's own SQLite reader connections. `share_reads`:
+    identical reads at once share a query (MariaDB, PostgreSQL; `PreparedRead`).
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, share_reads: bool = True) -> None:
         self.engine = engine
         # The capacity faults its writes met (`/readyz`, the metrics).
         self.capacity = CapacityWatch()
@@ -93,11 +94,13 @@ class SheetStore:
             .limit(sa.bindparam("limit"))
             .offset(sa.bindparam("offset")),
             self._readers,
+            share=share_reads,
         )
         self._get_sheet = PreparedRead(
             engine,
             sa.select(*_SHEET).where(sheet.SheetNum == sa.bindparam("sheet_num"), sheet.IsDeleted == 0),
             self._readers,
+            share=share_reads,
         )
         # The render loaders: a 249-field sheet through SQLAlchemy's result
         # processing kept the event loop busy for milliseconds per PDF.
@@ -105,9 +108,11 @@ class SheetStore:
         self._whole_sheet_statement = sa.select(models.SHEET).where(
             sheet.SheetNum == wanted, sheet.IsDeleted == 0
         )
-        self._whole_sheet = PreparedRead(engine, self._whole_sheet_statement)
+        self._whole_sheet = PreparedRead(engine, self._whole_sheet_statement, share=share_reads)
         self._whole_fields = PreparedRead(
-            engine, sa.select(models.SHEETFIELD).where(field.SheetNum == wanted).order_by(field.SheetFieldNum)
+            engine,
+            sa.select(models.SHEETFIELD).where(field.SheetNum == wanted).order_by(field.SheetFieldNum),
+            share=share_reads,
         )
         self.worker_reader = self._worker_reader(engine)
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     """Extra connections a replica may open beyond the pool under load."""
     db_pool_timeout: float = Field(default=30.0, gt=0)
     """Seconds a call waits for a free connection before it fails."""
+    db_share_reads: bool = True
+    """MariaDB/PostgreSQL: identical reads at once (the same patient's list, the same sheet) share one
+    query, never one sent before they arrived; false: every read sends its own."""
     grpc_listen: str = "127.0.0.1:50051"
     """gRPC listener `host:port`."""
     http_listen: str = "127.0.0.1:30222"

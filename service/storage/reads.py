@@ -52,7 +52,12 @@ class PreparedRead:
     (or on `readers`, where the engine is SQLite's)."""
 
     def __init__(
-        self, engine: AsyncEngine, statement: sa.Select[Any], readers: SqliteReaders | None = None
+        self,
+        engine: AsyncEngine,
+        statement: sa.Select[Any],
+        readers: SqliteReaders | None = None,
+        *,
+        share: bool = True,
     ) -> None:
         self.compiled = CompiledRead.of(statement, engine.dialect)
         self._engine = engine
@@ -63,6 +68,7 @@ class PreparedRead:
         self._fetch = backend.fetch
         # Identical reads in flight at once share a query (on a pool of fixed size).
         self._coalescer = Coalescer()
+        self._share = share
 
     @property
     def coalesced(self) -> int:
@@ -91,6 +97,8 @@ class PreparedRead:
         slots = _read_slots(self._engine)
         if slots is None:
             return await self._fetch_on_connection(sql, ordered)
+        if not self._share:
+            return await self._fetch_in_slot(slots, sql, ordered)
         key = tuple(ordered)
         try:
             hash(key)
