@@ -31,6 +31,12 @@ def _gateway_ready(stdout: IO[str]) -> dict[str, Any]:
 
 
 def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+    results = _measure(database, url)
+    # On the servers, informative: the same calls with reads not shared, each its own query.
+    return [*results, _unshared(database, url)] if url else results
+
+
+def _measure(database: str, url: str) -> list[Result]:
     with serving(*runner.database_args(url)) as server:
         ready = server.ready
         health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
@@ -124,6 +130,33 @@ def measure(database: str = "sqlite", url: str = "") -> list[Result]:
             informative=True,
         ),
     ]
+
+
+def _unshared(database: str, url: str) -> Result:
+    """P1 with SHEETS_DB_SHARE_READS=false: the 32 identical calls in flight each send a query."""
+    with serving(*runner.database_args(url), "--no-shared-reads") as server:
+        ready = server.ready
+        health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
+        list20 = Grpc(
+            server,
+            runner.GRPC_PATH + "ListSheets",
+            pb.ListSheetsRequest(pat_num=ready["patient_20"]),
+            response_bytes=list_size(server, ready["patient_20"]),
+        )
+        ratios, lists, healths = [], [], []
+        for _ in range(max(runner.RUNS, 3)):
+            healths.append(health.for_seconds(runner.SECONDS, CLIENTS, STREAMS).rate)
+            lists.append(list20.for_seconds(runner.SECONDS, CLIENTS, STREAMS).rate)
+            ratios.append(lists[-1] / healths[-1])
+    return Result(
+        "P1",
+        "same, reads not shared (every call its own query)",
+        database,
+        runner.Figure(ratios),
+        ">= 0.75",
+        f"{runner.Figure(lists).median:,.0f}/s vs {runner.Figure(healths).median:,.0f}/s",
+        informative=True,
+    )
 
 
 def _gateway(server: Server, core: str) -> Server:
