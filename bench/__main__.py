@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return [(keys, measure), *((keys, functools.partial(on, d, measure, count)) for d in servers)]
 
     steps: list[_Step] = [
-        *everywhere(("P1", "P2", "P3", "P4"), throughput.measure),
+        *everywhere(("P1", "P2", "P3", "P4"), throughput.measure, 2),
         *everywhere(("P5",), create.measure),
         (("P6",), render.measure),
         *everywhere(("P7",), latency.measure),

@@ -30,10 +30,11 @@ def _gateway_ready(stdout: IO[str]) -> dict[str, Any]:
     return {"http_port": int(found.group(1))}
 
 
-def measure(database: str = "sqlite", url: str = "") -> list[Result]:
+def measure(database: str = "sqlite", url: str = "", unshared_url: str = "") -> list[Result]:
+    """P1-P4 on `url` ("": SQLite); on a server, also P1 with reads not shared, in a
+    database of its own (`unshared_url`: the demo data is seeded once a database)."""
     results = _measure(database, url)
-    # On the servers, informative: the same calls with reads not shared, each its own query.
-    return [*results, _unshared(database, url)] if url else results
+    return [*results, _unshared(database, unshared_url)] if unshared_url else results
 
 
 def _measure(database: str, url: str) -> list[Result]:
