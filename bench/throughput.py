@@ -40,19 +40,7 @@ def measure(database: str = "sqlite", url: str = "", unshared_url: str = "") -> 
 def _measure(database: str, url: str) -> list[Result]:
     with serving(*runner.database_args(url)) as server:
         ready = server.ready
-        health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
-        list20 = Grpc(
-            server,
-            runner.GRPC_PATH + "ListSheets",
-            pb.ListSheetsRequest(pat_num=ready["patient_20"]),
-            response_bytes=list_size(server, ready["patient_20"]),
-        )
-        list100 = Grpc(
-            server,
-            runner.GRPC_PATH + "ListSheets",
-            pb.ListSheetsRequest(pat_num=ready["patient_100"]),
-            response_bytes=list_size(server, ready["patient_100"]),
-        )
+        health, list20, list100 = _health(server), _list(server, "patient_20"), _list(server, "patient_100")
         path = f"/api/v1/sheets?PatNum={ready['patient_20']}"
         in_process = Rest(server, f"http://127.0.0.1:{ready['http_port']}{path}")
         # The gateway as its own process on its own core: on this machine the only core
@@ -133,17 +121,25 @@ def _measure(database: str, url: str) -> list[Result]:
     ]
 
 
+def _health(server: Server) -> Grpc:
+    return Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
+
+
+def _list(server: Server, patient: str) -> Grpc:
+    """ListSheets of a patient bench.server seeded (`patient_20`, `patient_100`)."""
+    pat_num = server.ready[patient]
+    return Grpc(
+        server,
+        runner.GRPC_PATH + "ListSheets",
+        pb.ListSheetsRequest(pat_num=pat_num),
+        response_bytes=list_size(server, pat_num),
+    )
+
+
 def _unshared(database: str, url: str) -> Result:
     """P1 with SHEETS_DB_SHARE_READS=false: the 32 identical calls in flight each send a query."""
     with serving(*runner.database_args(url), "--no-shared-reads") as server:
-        ready = server.ready
-        health = Grpc(server, HEALTH_PATH, health_pb2.HealthCheckRequest(), response_bytes=health_size())
-        list20 = Grpc(
-            server,
-            runner.GRPC_PATH + "ListSheets",
-            pb.ListSheetsRequest(pat_num=ready["patient_20"]),
-            response_bytes=list_size(server, ready["patient_20"]),
-        )
+        health, list20 = _health(server), _list(server, "patient_20")
         ratios, lists, healths = [], [], []
         for _ in range(max(runner.RUNS, 3)):
             healths.append(health.for_seconds(runner.SECONDS, CLIENTS, STREAMS).rate)
