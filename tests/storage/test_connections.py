@@ -201,46 +201,42 @@ async def _until(condition: Any) -> None:
             await asyncio.sleep(0.005)
 
 
-async def test_identical_reads_waiting_for_a_connection_share_one_query(server_url: str) -> None:
-    engine = db.create_engine(server_url, pool_size=1, max_overflow=0)
-    try:
-        first = await _add_sheet(server_url, 6)
-        other = await _add_sheet(server_url, 7)
-        read = _slow_sheets_of(engine)
-        holding = asyncio.ensure_future(read.fetch(pat_num=6, seconds=0.3))
-        await asyncio.sleep(0.05)
-        waiting = [asyncio.ensure_future(read.fetch(pat_num=6, seconds=0)) for _ in range(10)]
-        waiting += [asyncio.ensure_future(read.fetch(pat_num=7, seconds=0)) for _ in range(3)]
-        answers = await asyncio.gather(*waiting)
-        await holding
-        assert [[row[0] for row in rows] for rows in answers] == [[first]] * 10 + [[other]] * 3
-        # Two queries answered the thirteen: one for each patient.
-        assert read.coalesced == 11
-    finally:
-        await engine.dispose()
+async def test_identical_reads_waiting_for_a_connection_share_one_query(
+    one_connection: AsyncEngine, server_url: str
+) -> None:
+    first = await _add_sheet(server_url, 6)
+    other = await _add_sheet(server_url, 7)
+    read = _slow_sheets_of(one_connection)
+    holding = asyncio.ensure_future(read.fetch(pat_num=6, seconds=0.3))
+    await asyncio.sleep(0.05)
+    waiting = [asyncio.ensure_future(read.fetch(pat_num=6, seconds=0)) for _ in range(10)]
+    waiting += [asyncio.ensure_future(read.fetch(pat_num=7, seconds=0)) for _ in range(3)]
+    answers = await asyncio.gather(*waiting)
+    await holding
+    assert [[row[0] for row in rows] for rows in answers] == [[first]] * 10 + [[other]] * 3
+    # Two queries answered the thirteen: one for each patient.
+    assert read.coalesced == 11
 
 
-async def test_a_read_never_joins_a_query_sent_before_it_arrived(server_url: str) -> None:
-    engine = db.create_engine(server_url, pool_size=1, max_overflow=0)
-    try:
-        first = await _add_sheet(server_url, 8)
-        read = _slow_sheets_of(engine)
-        holding = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.2))
-        await asyncio.sleep(0.05)
-        sent = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.4))
-        await _until(lambda: bool(read._coalescer._waiting))
-        # `sent` waits for the connection, then its query runs for 0.4 s; a sheet
-        # committed meanwhile must show in every read that arrives after it.
-        await _until(lambda: not read._coalescer._waiting)
-        second = await _add_sheet(server_url, 8)
-        assert not sent.done()
-        later = await read.fetch(pat_num=8, seconds=0.4)
-        assert [row[0] for row in later] == [first, second]
-        assert [row[0] for row in await sent] == [first]
-        await holding
-        assert read.coalesced == 0
-    finally:
-        await engine.dispose()
+async def test_a_read_never_joins_a_query_sent_before_it_arrived(
+    one_connection: AsyncEngine, server_url: str
+) -> None:
+    first = await _add_sheet(server_url, 8)
+    read = _slow_sheets_of(one_connection)
+    holding = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.2))
+    await asyncio.sleep(0.05)
+    sent = asyncio.ensure_future(read.fetch(pat_num=8, seconds=0.4))
+    await _until(lambda: bool(read._coalescer._waiting))
+    # `sent` waits for the connection, then its query runs for 0.4 s; a sheet
+    # committed meanwhile must show in every read that arrives after it.
+    await _until(lambda: not read._coalescer._waiting)
+    second = await _add_sheet(server_url, 8)
+    assert not sent.done()
+    later = await read.fetch(pat_num=8, seconds=0.4)
+    assert [row[0] for row in later] == [first, second]
+    assert [row[0] for row in await sent] == [first]
+    await holding
+    assert read.coalesced == 0
 
 
 async def test_one_query_per_parameters_runs_at_a_time_even_with_connections_free(server_url: str) -> None:
